@@ -41,9 +41,11 @@ setuptools.setup(
         'Natural Language :: ' + cfg['language'].title(),
         'Topic :: Scientific/Engineering :: Artificial Intelligence',
     ] + ['Programming Language :: Python :: ' + v for v in py_versions if Version(v) >= Version(min_python)],
-    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),
-    include_package_data=True,
-    package_data={cfg['lib_path']: ['data/*', 'data/**/*']},
+    # the library's code, plus the small runtime files of the top-level data/ folder shipped as `trm_course/data/`
+    # (read them with `trm_course.core.package_file`; caches and test data in data/ subfolders stay out)
+    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']) + [cfg['lib_path'] + '.data'],
+    package_dir={cfg['lib_path'] + '.data': 'data'},
+    package_data={cfg['lib_path'] + '.data': ['*.json']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + min_python,

@@ -4,6 +4,7 @@
     python tools/nbtool.py new DRAFT.py nbs/NN_name.ipynb   # percent-format draft -> notebook (no outputs)
     python tools/nbtool.py run nbs/NN_name.ipynb [...]       # execute in place, keep outputs (quick mode)
     python tools/nbtool.py check [nbs/*.ipynb]               # the committed-notebook policy, see README
+    python tools/nbtool.py readme                            # nbs/index.ipynb -> README.md
 
 Policy (README, "Contributing"): committed notebooks keep their outputs *and* their execution counts,
 because learners read them on GitHub/Colab and nbval refuses cells that have outputs but no count.
@@ -90,8 +91,25 @@ def check(path: Path) -> list:
     return probs
 
 
+def render_readme(index: Path = ROOT / 'nbs' / 'index.ipynb') -> str:
+    """README.md from the index notebook, as nbdev_readme would (that needs Quarto, which is not on PyPI as a
+    wheel): markdown cells verbatim; visible code cells with their text output; `#| hide` cells left out."""
+    nb = nbformat.read(index, as_version=4)
+    parts = ['<!-- WARNING: generated from nbs/index.ipynb by `python tools/nbtool.py readme`; edit the notebook -->']
+    for c in nb.cells:
+        src = c.source.strip('\n')
+        if c.cell_type == 'markdown':
+            parts.append(src)
+        elif c.cell_type == 'code' and src and not src.startswith(('#| hide', '#|hide')):
+            parts.append('```python\n' + src + '\n```')
+            text = ''.join(o.get('text', '') if o.output_type == 'stream' else o.get('data', {}).get('text/plain', '')
+                           for o in c.outputs if o.output_type in ('stream', 'execute_result'))
+            if text.strip(): parts.append('```\n' + text.strip('\n') + '\n```')
+    return '\n\n'.join(parts) + '\n'
+
+
 def main(argv):
-    if not argv or argv[0] not in ('new', 'run', 'check'):
+    if not argv or argv[0] not in ('new', 'run', 'check', 'readme'):
         print(__doc__); return 2
     cmd, args = argv[0], argv[1:]
     if cmd == 'new':
@@ -100,6 +118,9 @@ def main(argv):
         print(f'wrote {dst}')
     elif cmd == 'run':
         for a in args: run(Path(a))
+    elif cmd == 'readme':
+        with open(ROOT / 'README.md', 'w') as f: f.write(render_readme())
+        print('wrote README.md')
     elif cmd == 'check':
         paths = [Path(a) for a in args] or sorted((ROOT / 'nbs').glob('*.ipynb'))
         probs = [p for path in paths for p in check(path)]

@@ -1,0 +1,42 @@
+"The committed-notebook policy (README, Contributing): outputs kept, execution counts kept, chapter shape."
+import json, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tools'))
+import nbtool  # noqa: E402
+
+CHAPTERS = sorted(p for p in (ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb'))
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 2
+
+
+@pytest.mark.parametrize('path', CHAPTERS, ids=lambda p: p.name)
+def test_notebook_follows_output_policy(path):
+    assert nbtool.check(path) == []
+
+
+@pytest.mark.parametrize('path', CHAPTERS, ids=lambda p: p.name)
+def test_chapter_shape(path):
+    nb = json.loads(path.read_text())
+    cells = nb['cells']
+    src = lambda c: ''.join(c['source'])
+    first = src(cells[0])
+    assert cells[0]['cell_type'] == 'markdown' and first.startswith('# '), 'first cell: the chapter title'
+    assert f'colab.research.google.com/github/trm-course/trm-course/blob/main/nbs/{path.name}' in first, 'Open in Colab badge'
+    code = [src(c) for c in cells if c['cell_type'] == 'code']
+    assert any(s.startswith('#| default_exp ') for s in code), 'exports a module'
+    assert any("'google.colab' in sys.modules" in s for s in code[:3]), 'guarded Colab install cell near the top'
+    md = '\n'.join(src(c) for c in cells if c['cell_type'] == 'markdown')
+    assert '## Summary' in md and '## Exercises' in md, 'ends with a summary and exercises'
+    last = src(cells[-1])
+    assert 'nbdev_export' in last and 'NBVAL_SKIP' in last, 'last cell exports and is skipped by nbval'
+
+
+def test_readme_is_generated_from_index():
+    assert (ROOT / 'README.md').read_text() == nbtool.render_readme(), \
+        'README.md is out of date: edit nbs/index.ipynb, then run `python tools/nbtool.py readme`'
