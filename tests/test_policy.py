@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tools'))
 import nbtool  # noqa: E402
 
-CHAPTERS = sorted(p for p in (ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb'))
+CHAPTERS = sorted(p for p in (ROOT / 'nbs').glob('[0-9][0-9]*.ipynb'))
 
 
 def test_there_are_chapters():
