@@ -31,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--n', type=int, default=8, help='number of tasks in the gallery (default: 8)')
     d.add_argument('--seed', type=int, default=0, help='which tasks to draw (default: 0)')
     d.set_defaults(func=_cmd_demo)
+    from trm_course import train as T
+    for name, add, main_, help_ in [
+        ('quickstart', T.add_quickstart_arguments, T.quickstart_main, 'train a small TRM on 4x4 Sudoku on the CPU and evaluate it (the README main job)'),
+        ('build-data', T.add_build_data_arguments, T.build_data_main, 'build a dataset in the reference on-disk format'),
+        ('train', T.add_train_arguments, T.train_main, 'train from a preset with key=value overrides'),
+        ('evaluate', T.add_evaluate_arguments, T.evaluate_main, 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
+        s = sub.add_parser(name, help=help_)
+        add(s)
+        s.set_defaults(func=main_)
     return p
 
 def main(argv: list[str] | None = None) -> int:

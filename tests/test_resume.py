@@ -1,0 +1,71 @@
+"An interrupted and resumed CPU run ends bit-identical to an uninterrupted one; bad checkpoints and data fail clearly."
+import pytest
+import torch
+
+from trm_course.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from trm_course.dataset import DatasetFormatError
+from trm_course.train import Trainer, build_sudoku4_data, get_preset, read_log
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    torch.set_num_threads(1)
+    tmp = tmp_path_factory.mktemp('resume')
+    root = build_sudoku4_data(tmp / 'data', n_train=48, n_aug=2, n_test=16, seed=0)
+    cfg = get_preset('sudoku4_cpu', data=str(root), max_steps=24, eval_every=12, global_batch_size=16, warmup_steps=5,
+                     lr=3e-3, log_every=3, progress=False, puzzle_emb_ndim=64, puzzle_emb_len=1)  # exercise the sparse optimizer too
+    return tmp, cfg
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_is_bit_identical(setup):
+    tmp, cfg = setup
+    a = Trainer(cfg.replace(out_dir=str(tmp / 'a'))); a.fit(plot=False)
+    cb = cfg.replace(out_dir=str(tmp / 'b'))
+    b1 = Trainer(cb); b1.fit(steps=11, plot=False); b1.save(); del b1
+    b2 = Trainer(cb); load_checkpoint(b2, tmp / 'b')
+    assert b2.step == 11 and b2.carry is not None
+    b2.fit(plot=False)
+    assert _same(a.model.state_dict(), b2.model.state_dict())
+    assert _same(a.ema.state_dict()['shadow'], b2.ema.state_dict()['shadow'])
+    for o1, o2 in zip(a.optimizers, b2.optimizers):
+        for s1, s2 in zip(o1.state.values(), o2.state.values()):
+            assert all(torch.equal(torch.as_tensor(s1[k]), torch.as_tensor(s2[k])) for k in s1)
+    strip = lambda rs: [{k: v for k, v in r.items() if k not in ('time', 'eval_seconds')} for r in rs]
+    assert strip(read_log(tmp / 'a' / 'log.jsonl')) == strip(read_log(tmp / 'b' / 'log.jsonl'))
+
+
+def test_bad_checkpoints_fail_clearly_and_overwrite_nothing(setup):
+    tmp, cfg = setup
+    c = cfg.replace(out_dir=str(tmp / 'c'), max_steps=4)
+    t = Trainer(c); t.fit(plot=False, final_eval=False)
+    path = t.save()
+    good = path.read_bytes()
+    with pytest.raises(CheckpointError, match='different configuration') as e:
+        load_checkpoint(Trainer(c.replace(T=3, global_batch_size=8)), path)
+    assert 'T: checkpoint 2, now 3' in str(e.value) and 'global_batch_size' in str(e.value)
+    (tmp / 'cut.pt').write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match='corrupt or truncated'):
+        load_checkpoint(t, tmp / 'cut.pt')
+    bad = bytearray(good); bad[len(bad) // 2: len(bad) // 2 + 32] = b'\xff' * 32
+    (tmp / 'bad.pt').write_bytes(bytes(bad))
+    with pytest.raises(CheckpointError, match='corrupt or truncated'):
+        load_checkpoint(t, tmp / 'bad.pt')
+    with pytest.raises(CheckpointError, match='does not exist'):
+        load_checkpoint(t, tmp / 'missing.pt')
+    assert path.read_bytes() == good
+
+
+def test_dataset_with_missing_files_fails_before_writing(setup, tmp_path):
+    tmp, cfg = setup
+    import shutil
+    broken = tmp_path / 'data'
+    shutil.copytree(cfg.data, broken)
+    (broken / 'train' / 'all__labels.npy').unlink()
+    out = tmp_path / 'run'
+    with pytest.raises(DatasetFormatError, match='all__labels.npy'):
+        Trainer(cfg.replace(data=str(broken), out_dir=str(out)))
+    assert not out.exists()
