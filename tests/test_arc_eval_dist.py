@@ -25,6 +25,7 @@ def _worker(rank, world, store, out_path, tasks, ex, preds, q):
         res = ev.result()
         with open(f'{out_path}.{rank}', 'wb') as f:
             pickle.dump(None if res is None else summary(res), f)
+        dist.barrier()  # every rank is done with its collectives before any tears the group down
     finally:
         dist.destroy_process_group()
 

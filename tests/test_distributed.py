@@ -31,6 +31,7 @@ def _worker(rank, world, port, root, out):
         tr = Trainer(_cfg(root, Path(out) / 'run'))
         tr.fit(plot=False, final_eval=False)
         torch.save({'state': tr.model.state_dict(), 'err': err, 'ema': tr.ema.state_dict()['shadow']}, Path(out) / f'rank{rank}.pt')
+        dist.barrier()  # every rank is done with its collectives before any tears the group down
     finally:
         dist.destroy_process_group()
 

@@ -46,6 +46,7 @@ def worker(rank, world, store, out):
     dist.init_process_group('gloo', init_method=f'file://{store}', rank=rank, world_size=world)
     try:
         for kind in KINDS: run_kind(rank, kind, out)
+        dist.barrier()  # every rank is done with its collectives before any tears the group down
     finally:
         dist.destroy_process_group()
 
