@@ -12,7 +12,7 @@ import torch
 
 # %% auto #0
 __all__ = ['MODES', 'current_mode', 'set_mode', 'full_mode', 'pick', 'get_device', 'seed_everything', 'cache_dir', 'package_file',
-           'atomic_write', 'DownloadError', 'sha256_file', 'download']
+           'atomic_write', 'DownloadError', 'sha256_file', 'download', 'check_recorded_sha256']
 
 # %% ../nbs/00_core.ipynb #ac899b0d
 MODES = ('quick', 'full')
@@ -117,3 +117,18 @@ def download(url: str, dest, sha256: str | None = None, desc: str | None = None,
         dest.unlink()
         raise DownloadError(f'{url}: checksum mismatch (expected sha256 {sha256}, got {got}); the file was removed')
     return dest
+
+def check_recorded_sha256(path, error: type[Exception] = DownloadError) -> Path:
+    """Trust-on-first-use check for a file whose published checksum is unknown: the first call records the file's
+    SHA-256 in `<name>.sha256` beside it; every later call raises `error` if the file no longer matches."""
+    path = Path(path)
+    side = path.with_name(path.name + '.sha256')
+    digest = sha256_file(path)
+    if side.exists():
+        want = side.read_text().split()[0]
+        if want != digest:
+            raise error(f'{path}: SHA-256 {digest} differs from the one recorded at download ({want}, in {side}); '
+                        'delete both files to download again')
+    else:
+        with atomic_write(side, 'w') as f: f.write(f'{digest}  {path.name}\n')
+    return path

@@ -202,13 +202,8 @@ def rating_convention(d: dict) -> dict:
     return {'moves': float((r == L).mean()), 'cells': float((r == L + 1).mean()), 'o_cells': float((r == L - 1).mean())}
 
 def _verified(path: Path) -> Path:
-    side = path.with_name(path.name + '.sha256'); digest = sha256_file(path)
-    if side.exists():
-        want = side.read_text().split()[0]
-        if want != digest: raise MazeDataError(f'{path}: SHA-256 {digest} differs from the one recorded at download ({want}, in {side}); delete both to download again')
-    else:
-        with atomic_write(side, 'w') as f: f.write(f'{digest}  {path.name}\n')
-    return path
+    "Check `path` against the SHA-256 recorded beside it at download (core.check_recorded_sha256)."
+    return check_recorded_sha256(path, MazeDataError)
 
 def maze_hard_file(split: str) -> Path:
     "Path of Maze-Hard `split` ('train' or 'test') in the cache, downloaded once and checked."

@@ -285,17 +285,8 @@ def read_sudoku_csv(path, n: int = 9, check_unique_rows=None) -> dict:
     return {'source': np.array(src, dtype=object), 'question': Q, 'answer': A, 'rating': R, 'line': lines}
 
 def _verified(path: Path) -> Path:
-    "Check `path` against its recorded sidecar SHA-256 (recorded on first sight)."
-    side = path.with_name(path.name + '.sha256')
-    digest = sha256_file(path)
-    if side.exists():
-        want = side.read_text().split()[0]
-        if want != digest:
-            raise SudokuDataError(f'{path}: SHA-256 {digest} differs from the one recorded at download ({want}, in {side}); '
-                                  'delete both files to download again')
-    else:
-        with atomic_write(side, 'w') as f: f.write(f'{digest}  {path.name}\n')
-    return path
+    "Check `path` against the SHA-256 recorded beside it at download (core.check_recorded_sha256)."
+    return check_recorded_sha256(path, SudokuDataError)
 
 def sudoku_extreme_file(split: str) -> Path:
     "Path of Sudoku-Extreme `split` ('train' or 'test') in the cache, downloaded once and checked."
