@@ -410,6 +410,14 @@ def evaluate_arc(model, batches, evaluator: ArcEvaluator, N_sup: int | None = No
     return evaluator.result(save_dir=save_dir, group=group)
 
 # %% ../nbs/20_arc_eval.ipynb #c24baabb
+# the published ARC-AGI-1 and ARC-AGI-2 runs share model, training and evaluation settings (same command)
+_ARC_MODEL = dict(hidden_size=512, num_heads=8, expansion=4, layers=2, T=3, n=4, N_sup=16, pos_encodings='rope',
+                  mlp_t=False, puzzle_emb_len=16, loss='stablemax', halt_exploration_prob=0.1,
+                  note='README command sets L_cycles (n)=4; config/arch/trm.yaml default is 6')
+_ARC_TRAINING = dict(global_batch_size=768, epochs=100_000, eval_interval=10_000, lr=1e-4, lr_warmup_steps=2000,
+                     weight_decay=0.1, puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1, beta1=0.9, beta2=0.95,
+                     ema=True, ema_rate=0.999)
+_ARC_EVALUATION = dict(pass_ks=PASS_KS, submission_k=2, votes='accumulated over every evaluation of the run')
 ARC_PUBLISHED_RECIPES = {
     'arc1': dict(
         benchmark='ARC-AGI-1 evaluation (400 tasks)',
@@ -419,13 +427,9 @@ ARC_PUBLISHED_RECIPES = {
                                   '--output-dir data/arc1concept-aug-1000 --subsets training evaluation concept '
                                   '--test-set-name evaluation',
                   course_build="trm_course.arc_data.recipe_subsets('arc1') + plan_arc(num_aug=1000, seed=42)"),
-        model=dict(hidden_size=512, num_heads=8, expansion=4, layers=2, T=3, n=4, N_sup=16, pos_encodings='rope',
-                   mlp_t=False, puzzle_emb_len=16, loss='stablemax', halt_exploration_prob=0.1,
-                   note='README command sets L_cycles (n)=4; config/arch/trm.yaml default is 6'),
-        training=dict(global_batch_size=768, epochs=100_000, eval_interval=10_000, lr=1e-4, lr_warmup_steps=2000,
-                      weight_decay=0.1, puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1, beta1=0.9, beta2=0.95,
-                      ema=True, ema_rate=0.999),
-        evaluation=dict(pass_ks=PASS_KS, submission_k=2, votes='accumulated over every evaluation of the run'),
+        model=dict(_ARC_MODEL),
+        training=dict(_ARC_TRAINING),
+        evaluation=dict(_ARC_EVALUATION),
         compute='4x H100, about 3 days (reference README)',
         published=dict(metric='pass@2', TRM=0.446, HRM=0.403)),
     'arc2': dict(
@@ -437,13 +441,9 @@ ARC_PUBLISHED_RECIPES = {
                                   '--test-set-name evaluation2',
                   course_build="trm_course.arc_data.recipe_subsets('arc2') + plan_arc(num_aug=1000, seed=42)",
                   warning='ARC-AGI-2 training contains ARC-AGI-1 evaluation tasks: never evaluate ARC-AGI-1 with this model'),
-        model=dict(hidden_size=512, num_heads=8, expansion=4, layers=2, T=3, n=4, N_sup=16, pos_encodings='rope',
-                   mlp_t=False, puzzle_emb_len=16, loss='stablemax', halt_exploration_prob=0.1,
-                   note='README command sets L_cycles (n)=4; config/arch/trm.yaml default is 6'),
-        training=dict(global_batch_size=768, epochs=100_000, eval_interval=10_000, lr=1e-4, lr_warmup_steps=2000,
-                      weight_decay=0.1, puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1, beta1=0.9, beta2=0.95,
-                      ema=True, ema_rate=0.999),
-        evaluation=dict(pass_ks=PASS_KS, submission_k=2, votes='accumulated over every evaluation of the run'),
+        model=dict(_ARC_MODEL),
+        training=dict(_ARC_TRAINING),
+        evaluation=dict(_ARC_EVALUATION),
         compute='4x H100, about 3 days (reference README: same command as ARC-AGI-1)',
         published=dict(metric='pass@2', TRM=0.078, HRM=0.050)),
 }
