@@ -147,16 +147,18 @@ PRESETS = {
                          puzzle_emb_ndim=0, puzzle_emb_len=0, global_batch_size=64, lr=1e-3, weight_decay=0.1,
                          puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1, warmup_steps=100, epochs=64, eval_interval=None,
                          eval_every=250, ema=True, ema_rate=0.99, device='cpu', dtype='float32', out_dir='runs/sudoku4'),
-    'sudoku6_cpu':  dict(data='sudoku6', hidden_size=96, num_heads=4, T=2, n=3, N_sup=8, puzzle_emb_ndim=0, puzzle_emb_len=0,
-                         global_batch_size=64, lr=1e-3, weight_decay=0.1, warmup_steps=200, epochs=100, eval_interval=None,
-                         eval_every=1000, ema=True, ema_rate=0.995, device='cpu', dtype='float32', out_dir='runs/sudoku6'),
-    'maze_small_cpu': dict(data='maze-small', hidden_size=64, num_heads=4, T=2, n=2, N_sup=8, puzzle_emb_ndim=0, puzzle_emb_len=0,
-                           global_batch_size=32, lr=1e-3, weight_decay=1.0, warmup_steps=200, epochs=200, eval_interval=None,
-                           eval_every=1000, ema=True, ema_rate=0.995, device='cpu', dtype='float32', out_dir='runs/maze_small'),
+    'sudoku6_cpu':  dict(data='sudoku6', mlp_t=True, pos_encodings='none', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4,
+                         puzzle_emb_ndim=0, puzzle_emb_len=0, global_batch_size=32, lr=2e-3, weight_decay=0.1, warmup_steps=50,
+                         epochs=200, eval_interval=None, eval_every=1000, eval_batch_size=256, ema=True, ema_rate=0.99,
+                         device='cpu', dtype='float32', out_dir='runs/sudoku6'),   # tuned in chapter 17
+    'maze_small_cpu': dict(data='maze-small', mlp_t=True, pos_encodings='none', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4,
+                           puzzle_emb_ndim=0, puzzle_emb_len=0, global_batch_size=32, lr=2e-3, weight_decay=1.0, warmup_steps=100,
+                           epochs=200, eval_interval=None, eval_every=500, ema=True, ema_rate=0.99, device='cpu', dtype='float32',
+                           out_dir='runs/maze_small'),   # tuned in ch. 18 (5x5 mazes, unique shortest path)
     'arc_tiny_cpu': dict(data='arc-tiny', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4, puzzle_emb_len=1,
-                         global_batch_size=16, lr=1e-3, puzzle_emb_lr=1e-2, weight_decay=0.1, puzzle_emb_weight_decay=0.1,
-                         warmup_steps=100, epochs=20, eval_interval=None, eval_every=500, ema=True, ema_rate=0.99,
-                         device='cpu', dtype='float32', out_dir='runs/arc_tiny'),
+                         global_batch_size=32, lr=1e-3, puzzle_emb_lr=1e-2, weight_decay=0.1, puzzle_emb_weight_decay=0.1,
+                         warmup_steps=100, epochs=1400, eval_interval=None, eval_every=500, ema=True, ema_rate=0.99,
+                         device='cpu', dtype='float32', out_dir='runs/arc_tiny'),  # tuned (ch. 20): build_arc_tiny_data, ~2000 steps
 }
 PUBLISHED_PRESETS = ('sudoku_mlp_t', 'sudoku_attn', 'maze', 'arc1', 'arc2')
 
@@ -591,7 +593,7 @@ def _fail(e: Exception) -> int:
 
 def add_build_data_arguments(p) -> None:
     "Arguments of `trm-course build-data` (see build_data_main)."
-    p.add_argument('kind', choices=['sudoku4', 'sudoku6', 'sudoku', 'maze', 'maze_small', 'arc1', 'arc2'], help='which dataset')
+    p.add_argument('kind', choices=['sudoku4', 'sudoku6', 'sudoku', 'maze', 'maze_small', 'arc_tiny', 'arc1', 'arc2'], help='which dataset')
     p.add_argument('--out', default=None, help='dataset folder (default: $TRM_CACHE/datasets/<the preset data name>)')
     p.add_argument('--n-train', type=int, default=None, help='training puzzles (default: the published number / quickstart size)')
     p.add_argument('--n-test', type=int, default=None, help='test puzzles')
@@ -600,7 +602,7 @@ def add_build_data_arguments(p) -> None:
     p.add_argument('--seed', type=int, default=0)
 
 _DATA_NAME = {'sudoku4': 'sudoku4', 'sudoku6': 'sudoku6', 'sudoku': 'sudoku-extreme-1k-aug-1000', 'maze': 'maze-30x30-hard-1k',
-              'maze_small': 'maze-small', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
+              'maze_small': 'maze-small', 'arc_tiny': 'arc-tiny', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
 
 def build_data_main(args) -> int:
     "Build a dataset in the reference's format; prints its folder (the `data=` of a training run)."
@@ -614,12 +616,20 @@ def build_data_main(args) -> int:
             size = 9 if k == 'sudoku' else 6
             path = build_sudoku_dataset(out, size=size, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000),
                                         n_aug=n(args.n_aug, 1000 if size == 9 else 20), seed=args.seed,
-                                        source=args.source if size == 9 else 'generated', progress=True)
-        elif k in ('maze', 'maze_small'):
+                                        source=args.source if size == 9 else 'generated', progress=True,
+                                        difficulty='hard' if size == 9 else 'minimal')   # 6x6 never gets 'hard' (ch. 17)
+        elif k == 'maze':
             from trm_course.maze import build_maze_dataset
-            size = 30 if k == 'maze' else 9
-            path = build_maze_dataset(out, size=size, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000), seed=args.seed,
-                                      source=args.source if size == 30 else 'generated', aug=k == 'maze', progress=True)
+            path = build_maze_dataset(out, size=30, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000), seed=args.seed,
+                                      source=args.source, aug=True, progress=True)
+        elif k == 'maze_small':   # chapter 18: small mazes with a unique shortest path
+            from trm_course.maze_experiments import MAZE_SMALL, build_maze_small_dataset
+            path = build_maze_small_dataset(out, size=MAZE_SMALL['size'], min_len=MAZE_SMALL['min_len'],
+                                            n_train=n(args.n_train, MAZE_SMALL['n_train']), n_test=n(args.n_test, MAZE_SMALL['n_test']),
+                                            unique=MAZE_SMALL['unique'], seed=args.seed)
+        elif k == 'arc_tiny':
+            from trm_course.arc_eval import build_arc_tiny_data
+            path = build_arc_tiny_data(out, n_train=n(args.n_train, 8), num_aug=n(args.n_aug, 3), overwrite=True)
         else:
             from trm_course.arc_data import plan_recipe
             from trm_course.dataset import build_arc_dataset
