@@ -42,14 +42,16 @@ def sudoku_data(size: int = 4, n_train: int = 1000, n_aug: int = 7, n_test: int 
 def learning_curve(cfg: TrainConfig, minutes: float | None = None, steps: int | None = None, eval_every: int | None = 100,
                    eval_seconds: float | None = None, max_examples: int | None = None, threads: int | None = None,
                    out_dir=None, schedule_steps: int | None = None, clock: str = 'wall', verbose: bool = True,
-                   trainer: Trainer | None = None) -> list[dict]:
+                   trainer: Trainer | None = None, metrics=None) -> list[dict]:
     """Train `cfg` from scratch for `minutes` of training time and/or `steps` steps, evaluating the EMA weights on the
     test split (all N_sup steps) at step 0, every `eval_every` steps and/or every `eval_seconds` of training time, and at
     the end. `clock`: 'wall' (minutes/eval_seconds count wall-clock time) or 'cpu' (this process's CPU time: what an idle
     core would take). One record per evaluation: step, seconds/minutes (wall) and cpu_seconds/cpu_minutes of *training*
     (evaluations excluded), samples (step x batch), examples (puzzles finished), epoch, exact, token, q_halt, loss (mean
     answer loss since the previous record), eval_seconds, test_count. `trainer`: continue that Trainer instead of
-    starting from scratch (its own config is used, with in-loop evaluation and checkpoints switched off)."""
+    starting from scratch (its own config is used, with in-loop evaluation and checkpoints switched off). `metrics`: a
+    function of the evaluation's predictions (dict inputs/labels/preds) returning more entries for each record, e.g.
+    chapter 18's path validity."""
     if minutes is None and steps is None: raise ValueError('learning_curve: give minutes=, steps= or both (it would never stop)')
     if minutes is not None and minutes <= 0: raise ValueError(f'learning_curve: minutes={minutes} must be > 0')
     if steps is not None and steps <= 0: raise ValueError(f'learning_curve: steps={steps} must be > 0')
@@ -74,13 +76,14 @@ def learning_curve(cfg: TrainConfig, minutes: float | None = None, steps: int | 
     records, wall, cpu = [], 0.0, 0.0
     def evaluate():
         t = time.perf_counter()
-        res = tr.evaluate(max_examples=max_examples)
+        res = tr.evaluate(max_examples=max_examples, return_predictions=metrics is not None)
         r = {'step': tr.step, 'seconds': round(wall, 2), 'minutes': round(wall / 60, 4),
              'cpu_seconds': round(cpu, 2), 'cpu_minutes': round(cpu / 60, 4),
              'samples': tr.step * cfg.global_batch_size, 'examples': acc['examples'], 'epoch': tr.epoch,
              'exact': res['exact_accuracy'], 'token': res['accuracy'], 'q_halt': res.get('q_halt_accuracy'),
              'loss': acc['loss'] / acc['n'] if acc['n'] else None, 'eval_seconds': round(time.perf_counter() - t, 2),
              'test_count': res['count']}
+        if metrics is not None: r.update(metrics(res['predictions']))
         acc['loss'], acc['n'] = 0.0, 0
         records.append(r)
         if verbose:

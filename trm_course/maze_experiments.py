@@ -153,53 +153,25 @@ def maze_trainer(cfg, out_dir=None):
     "A Trainer for `cfg` with its own evaluations, checkpoints and progress bar off (maze_curve evaluates); logs to a temp folder."
     from trm_course.train import Trainer
     out_dir = out_dir or tempfile.mkdtemp(prefix='trm-maze-')
-    tr = Trainer(cfg.replace(eval_every=None, eval_interval=None, checkpoint_every=None, progress=False, out_dir=str(out_dir)),
-                 verbose=False)
-    tr.curve = []
-    return tr
+    return Trainer(cfg.replace(eval_every=None, eval_interval=None, checkpoint_every=None, progress=False, out_dir=str(out_dir)),
+                   verbose=False)
 
 def maze_curve(cfg=None, minutes: float | None = None, steps: int | None = None, eval_every: int | None = None,
                eval_seconds: float | None = None, max_examples: int | None = None, threads: int | None = None,
                trainer=None, verbose: bool = True) -> list[dict]:
-    """Train `cfg` (or continue `trainer`, see maze_trainer) for `minutes` of training time and/or `steps` steps,
-    evaluating at step 0, every `eval_every` steps / `eval_seconds` training seconds, and at the end. Returns the
-    trainer's records (one per evaluation): step, seconds, minutes, samples, exact, token, valid, loss (mean train
-    answer loss since the previous record), eval_seconds, test_count; the last has 'last': True."""
+    """Chapter 17's `learning_curve` with path validity in every record: train `cfg` (or continue `trainer`, see
+    maze_trainer) for `minutes` of training time and/or `steps` steps, evaluating at step 0, every `eval_every` steps
+    (default 25) or every `eval_seconds` training seconds, and at the end. Records: step, seconds, minutes, samples,
+    exact, token, valid, loss, eval_seconds, test_count (and learning_curve's other entries); the last has 'last': True."""
+    from trm_course.experiments import learning_curve
     if minutes is None and steps is None: raise ValueError('maze_curve: give minutes and/or steps')
     if (cfg is None) == (trainer is None): raise ValueError('maze_curve: give cfg or trainer (one of them)')
-    if threads: torch.set_num_threads(threads)
-    tr = trainer if trainer is not None else maze_trainer(cfg)
-    if not hasattr(tr, 'curve'): tr.curve = []
-    recs = tr.curve
-    trained = recs[-1]['seconds'] if recs else 0.0
-    def evaluate():
-        t = time.time()
-        res = tr.evaluate(max_examples=max_examples, return_predictions=True)
-        p = res['predictions']; m = maze_metrics(p['inputs'], p['labels'], p['preds'])
-        since = recs[-1]['step'] if recs else 0
-        losses = [r['train/lm_loss'] for r in tr.history if r.get('kind') == 'train' and r['step'] > since]
-        rec = {'step': tr.step, 'seconds': round(trained, 2), 'minutes': round(trained / 60, 3),
-               'samples': tr.step * tr.cfg.global_batch_size, 'exact': m['exact'], 'token': m['token'], 'valid': m['valid'],
-               'loss': float(np.mean(losses)) if losses else None, 'eval_seconds': round(time.time() - t, 2),
-               'test_count': m['count']}
-        recs.append(rec)
-        if verbose: print(f"step {rec['step']:5d}  {rec['minutes']:5.2f} min  exact {rec['exact']:6.1%}  valid {rec['valid']:6.1%}  "
-                          f"token {rec['token']:6.1%}", flush=True)
-    if not recs: evaluate()
-    chunk = eval_every or 25
-    start, budget = tr.step, trained + (minutes * 60 if minutes is not None else float('inf'))
-    next_t = (trained // eval_seconds + 1) * eval_seconds if eval_seconds else float('inf')
-    while tr.step < tr.total_steps and (steps is None or tr.step < start + steps) and trained < budget:
-        n = chunk - tr.step % chunk
-        if steps is not None: n = min(n, start + steps - tr.step)
-        t = time.time()
-        tr.fit(steps=n, plot=False, final_eval=False, deadline=t + min(budget, next_t) - trained)
-        trained += time.time() - t
-        if (eval_every and tr.step % eval_every == 0) or trained >= next_t:
-            evaluate()
-            while next_t <= trained: next_t += eval_seconds
-    if recs[-1]['step'] != tr.step: evaluate()
-    for r in recs: r.pop('last', None)
+    def path_metrics(p):
+        m = maze_metrics(p['inputs'], p['labels'], p['preds'])
+        return {'exact': m['exact'], 'token': m['token'], 'valid': m['valid']}
+    recs = learning_curve(trainer.cfg if cfg is None else cfg, minutes=minutes, steps=steps,
+                          eval_every=eval_every or (None if eval_seconds else 25), eval_seconds=eval_seconds,
+                          max_examples=max_examples, threads=threads, verbose=verbose, trainer=trainer, metrics=path_metrics)
     recs[-1]['last'] = True
     return recs
 
