@@ -7,3 +7,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 os.environ.setdefault('MKL_NUM_THREADS', '1')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 os.environ.setdefault('TRM_MODE', 'quick')
+# Pictures the chapters draw go to a throw-away folder: a test run never touches the committed images/ (or nbs/figures/).
+if 'TRM_FIGURES' not in os.environ:
+    import tempfile
+    os.environ['TRM_FIGURES'] = tempfile.mkdtemp(prefix='trm-test-figures-')

@@ -43,9 +43,12 @@ setuptools.setup(
     ] + ['Programming Language :: Python :: ' + v for v in py_versions if Version(v) >= Version(min_python)],
     # the library's code, plus the small runtime files of the top-level data/ folder shipped as `trm_course/data/`
     # (read them with `trm_course.core.package_file`; caches and test data in data/ subfolders stay out)
-    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']) + [cfg['lib_path'] + '.data'],
-    package_dir={cfg['lib_path'] + '.data': 'data'},
-    package_data={cfg['lib_path'] + '.data': ['*.json']},
+    # and the recorded benchmark outputs of benchmarks/results/ as `trm_course/results/` (`trm_course.core.recorded_result`)
+    packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*'])
+             + [cfg['lib_path'] + '.data', cfg['lib_path'] + '.results'],
+    package_dir={cfg['lib_path'] + '.data': 'data', cfg['lib_path'] + '.results': 'benchmarks/results'},
+    package_data={cfg['lib_path'] + '.data': ['*.json', 'reference/*.pt', 'reference/README.md'],
+                  cfg['lib_path'] + '.results': ['*.json', '*.txt']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     python_requires='>=' + min_python,

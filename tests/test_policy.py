@@ -34,7 +34,22 @@ def test_chapter_shape(path):
     md = '\n'.join(src(c) for c in cells if c['cell_type'] == 'markdown')
     assert '## Summary' in md and '## Exercises' in md, 'ends with a summary and exercises'
     last = src(cells[-1])
-    assert 'nbdev_export' in last and 'NBVAL_SKIP' in last, 'last cell exports and is skipped by nbval'
+    assert last == nbtool.EXPORT_CELL, 'last cell: the guarded export cell (`python tools/nbtool.py sync`)'
+    installs = [s for s in code if "'google.colab' in sys.modules" in s]
+    assert installs == [nbtool.install_cell()], 'one install cell at the package version (`python tools/nbtool.py sync`)'
+
+
+@pytest.mark.parametrize('path', CHAPTERS, ids=lambda p: p.name)
+def test_chapter_needs_no_checkout(path):
+    """A chapter runs from the installed package in any folder (Colab, pip): it reads nothing through `../`, writes
+    pictures through `save_figure`/`figures_dir`, and imports nbdev only in its guarded export cell."""
+    nb = json.loads(path.read_text())
+    for i, c in enumerate(nb['cells']):
+        s = ''.join(c['source'])
+        if c['cell_type'] != 'code' or s == nbtool.EXPORT_CELL: continue
+        assert '../' not in s, f'cell {i} reads or writes through ../ (the checkout layout)'
+        assert "'images/" not in s and '"images/' not in s, f'cell {i} writes into images/'
+        assert 'import nbdev' not in s, f'cell {i} imports nbdev (a dev-only dependency)'
 
 
 def test_readme_is_generated_from_index():

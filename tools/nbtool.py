@@ -3,8 +3,14 @@
 
     python tools/nbtool.py new DRAFT.py nbs/NN_name.ipynb   # percent-format draft -> notebook (no outputs)
     python tools/nbtool.py run nbs/NN_name.ipynb [...]       # execute in place, keep outputs (quick mode)
+    python tools/nbtool.py figures [nbs/NN_name.ipynb ...]   # `run`, and let the chapters rewrite images/
     python tools/nbtool.py check [nbs/*.ipynb]               # the committed-notebook policy, see README
+    python tools/nbtool.py sync                              # install/export cells from the templates below
     python tools/nbtool.py readme                            # nbs/index.ipynb -> README.md
+
+Chapters save pictures with `trm_course.core.save_figure`, into `$TRM_FIGURES` (default `figures/`). `run` points
+that at a throw-away folder; only `figures` points it at the committed `images/` folder, so committed pictures
+change only when a contributor asks for it.
 
 Policy (README, "Contributing"): committed notebooks keep their outputs *and* their execution counts,
 because learners read them on GitHub/Colab and nbval refuses cells that have outputs but no count.
@@ -18,6 +24,50 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 KEEP_NB_META = {'kernelspec', 'language_info'}
+
+
+def settings_version() -> str:
+    import configparser
+    cfg = configparser.ConfigParser(delimiters=['=']); cfg.read(ROOT / 'settings.ini', encoding='utf-8')
+    return cfg['DEFAULT']['version']
+
+
+# The first code cell after `default_exp` of every chapter: on Colab (and only there) install the package at the
+# chapter's own version, from PyPI, else from the GitHub tag; say clearly when neither can be reached.
+INSTALL_CELL = '''#| hide
+# Colab only: install the course package at this chapter's version (does nothing anywhere else).
+import sys
+if 'google.colab' in sys.modules:
+    import subprocess
+    def _pip(spec): return subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', spec]).returncode == 0
+    if not (_pip('trm-course==@V@') or _pip('git+https://github.com/trm-course/trm-course@v@V@')):
+        raise RuntimeError('could not install trm-course @V@: neither PyPI nor GitHub (tag v@V@) answered. Check that '
+                           'this runtime has internet access, or upload a wheel and run `pip install trm_course-*.whl`.')'''
+
+# The last cell of every chapter: export to the library, but only inside the repository (Colab and pip installs
+# have no settings.ini one folder up, and need no nbdev).
+EXPORT_CELL = '''#| hide
+# NBVAL_SKIP
+# Contributors: write this chapter's code into the library (only inside the repository, never on Colab or pip installs).
+from pathlib import Path
+if (Path('..') / 'settings.ini').exists():
+    import nbdev; nbdev.nbdev_export()'''
+
+
+def install_cell() -> str: return INSTALL_CELL.replace('@V@', settings_version())
+
+
+def sync(path: Path) -> bool:
+    "Rewrite a chapter's install and export cells from the templates; True if it changed."
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for c in nb.cells:
+        if c.cell_type != 'code': continue
+        new = (install_cell() if "'google.colab' in sys.modules" in c.source else
+               EXPORT_CELL if 'nbdev_export()' in c.source and c.source.startswith('#| hide') else None)
+        if new is not None and c.source != new: c.source, changed = new, True
+    if changed: nbformat.write(nb, path)
+    return changed
 
 
 def from_percent(text: str) -> nbformat.NotebookNode:
@@ -57,10 +107,13 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def run(path: Path, timeout: int = 1800) -> float:
+def run(path: Path, timeout: int = 1800, figures: bool = False) -> float:
+    "Execute a notebook in place in a fresh kernel; pictures go to images/ only with `figures=True`."
+    import tempfile
     from nbclient import NotebookClient
     nb = nbformat.read(path, as_version=4)
     env_mode = os.environ.setdefault('TRM_MODE', 'quick')
+    os.environ['TRM_FIGURES'] = str(ROOT / 'images') if figures else tempfile.mkdtemp(prefix='trm-nbtool-figures-')
     t0 = time.time()
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3',
                             resources={'metadata': {'path': str(path.parent)}})
@@ -109,7 +162,7 @@ def render_readme(index: Path = ROOT / 'nbs' / 'index.ipynb') -> str:
 
 
 def main(argv):
-    if not argv or argv[0] not in ('new', 'run', 'check', 'readme'):
+    if not argv or argv[0] not in ('new', 'run', 'figures', 'check', 'sync', 'readme'):
         print(__doc__); return 2
     cmd, args = argv[0], argv[1:]
     if cmd == 'new':
@@ -118,6 +171,13 @@ def main(argv):
         print(f'wrote {dst}')
     elif cmd == 'run':
         for a in args: run(Path(a))
+    elif cmd == 'figures':
+        paths = [Path(a) for a in args] or sorted((ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb'))
+        for p in paths: run(p, figures=True)
+        print('images/ rewritten by', len(paths), 'notebook(s): review `git diff --stat images/` before committing')
+    elif cmd == 'sync':
+        changed = [p for p in sorted((ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb')) if sync(p)]
+        print(f'{len(changed)} notebook(s) updated', *changed, sep='\n')
     elif cmd == 'readme':
         with open(ROOT / 'README.md', 'w') as f: f.write(render_readme())
         print('wrote README.md')

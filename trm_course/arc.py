@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 
-from .core import DownloadError, atomic_write, cache_dir, package_file, sha256_file
+from .core import DownloadError, atomic_write, cache_dir, figures_dir, package_file, sha256_file
 from .core import download as _download
 from .grids import plot_gallery, plot_grid, plot_task
 
@@ -375,9 +375,10 @@ def _save_fig(fig, path: Path, dpi: int = 100) -> Path:
     plt.close(fig)
     return path
 
-def demo(out_dir='images', n: int = 8, seed: int = 0) -> dict:
-    "Write `out_dir/arc_gallery.png` (n random ARC-AGI-1 training tasks) and `out_dir/arc_stats.png`; return the numbers."
-    out_dir = Path(out_dir)
+def demo(out_dir=None, n: int = 8, seed: int = 0) -> dict:
+    """Write `arc_gallery.png` (n random ARC-AGI-1 training tasks) and `arc_stats.png` to `out_dir` (default:
+    `figures_dir()`); return the numbers."""
+    out_dir = Path(out_dir) if out_dir is not None else figures_dir()
     data = {'arc1': load_arc('arc1'), 'arc2': load_arc('arc2')}
     rng = np.random.default_rng(seed)
     train1 = data['arc1']['training']

@@ -12,7 +12,8 @@ import torch
 
 # %% auto #0
 __all__ = ['MODES', 'current_mode', 'set_mode', 'full_mode', 'pick', 'get_device', 'seed_everything', 'cache_dir', 'package_file',
-           'atomic_write', 'DownloadError', 'sha256_file', 'download', 'check_recorded_sha256']
+           'atomic_write', 'figures_dir', 'save_figure', 'recorded_result', 'DownloadError', 'sha256_file', 'download',
+           'check_recorded_sha256']
 
 # %% ../nbs/00_core.ipynb #ac899b0d
 MODES = ('quick', 'full')
@@ -85,6 +86,35 @@ def atomic_write(path, mode: str = 'wb'):
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
+
+# %% ../nbs/00_core.ipynb #cd08f981
+def figures_dir() -> Path:
+    """Where chapters and jobs save pictures: `$TRM_FIGURES` if set, else `figures/` in the working folder; created.
+    (The repository's committed `images/` change only through `python tools/nbtool.py figures`.)"""
+    path = Path(os.environ.get('TRM_FIGURES') or 'figures').expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+def save_figure(fig, name, dpi: int = 110, close: bool = True, **savefig_kwargs) -> Path:
+    """Save a matplotlib figure as a PNG, atomically. A bare file name goes to `figures_dir()`; a path with a folder
+    goes where it says. `close=False` keeps the figure open (so the notebook still shows it)."""
+    path = Path(name)
+    if path.parent == Path('.'): path = figures_dir() / path
+    savefig_kwargs.setdefault('bbox_inches', 'tight')
+    with atomic_write(path, 'wb') as f: fig.savefig(f, format='png', dpi=dpi, **savefig_kwargs)
+    if close:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
+    return path
+
+def recorded_result(name: str) -> Path | None:
+    """A benchmark's recorded output that ships with the package (`benchmarks/results/` in a checkout), or None.
+    Chapters show these recordings next to what they measure live."""
+    import trm_course   # (not __file__: this also works for the copy defined in the chapter notebook)
+    here = Path(trm_course.__file__).resolve().parent
+    for cand in (here / 'results' / name, here.parent / 'benchmarks' / 'results' / name):
+        if cand.exists(): return cand
+    return None
 
 # %% ../nbs/00_core.ipynb #daa61f9a
 class DownloadError(RuntimeError):

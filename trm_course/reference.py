@@ -204,7 +204,7 @@ def record_reference_file(config: dict, state_dict: dict, inputs, labels, puzzle
 
 # %% ../nbs/12_reference.ipynb #42295d15
 import re
-from .core import atomic_write
+from .core import atomic_write, package_file
 
 class ReferenceCheckpointError(ValueError):
     "A checkpoint of the authors' training script that cannot be used (unreadable file, wrong contents, no config, puzzle table vs dataset)."
