@@ -88,6 +88,8 @@ def validate_grid(grid, where: str) -> np.ndarray:
             for j, v in enumerate(row):
                 if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                     raise bad(f'row {i}, column {j} holds {v!r}, not an integer colour')
+                if not 0 <= v <= 9:   # checked here, before numpy: 10**20 does not fit an int64
+                    raise bad(f'row {i}, column {j} holds colour {v}; colours are 0..9')
         a = np.array(grid, dtype=np.int64).reshape(len(grid), w0)
     h, w = a.shape
     if h == 0 or w == 0: raise bad(f'grid is empty ({h}×{w})')
@@ -108,8 +110,8 @@ def _json_pairs(obj, task_id: str, split: str, need_output: bool) -> list[Pair]:
         at = f'task {task_id}, {split} pair {k}'
         if not isinstance(p, dict): raise ArcDataError(f'{at}: expected an object with "input"/"output", got {type(p).__name__}')
         if 'input' not in p: raise ArcDataError(f"{at}: missing 'input'")
-        if need_output and 'output' not in p: raise ArcDataError(f"{at}: missing 'output'")
         o = p.get('output')
+        if need_output and o is None: raise ArcDataError(f"{at}: missing 'output'")
         out.append((validate_grid(p['input'], f'{at}, input'), None if o is None else validate_grid(o, f'{at}, output')))
     return out
 
@@ -148,12 +150,28 @@ def load_arc(name: str = 'arc1') -> dict[str, list[ArcTask]]:
     return {split: list(tasks) for split, tasks in _load_arc_cached(name).items()}
 
 # %% ../nbs/02_arc.ipynb #40a7b176
+class _DuplicateKey(Exception): pass
+
+def _unique_keys(pairs):
+    "`object_pairs_hook` for json.loads: a key that appears twice in one object is an error, not 'the last one wins'."
+    seen = set()
+    for k, _ in pairs:
+        if k in seen: raise _DuplicateKey(k)
+        seen.add(k)
+    return dict(pairs)
+
 def _read_json(path: Path):
-    try: return json.loads(Path(path).read_text(encoding='utf-8'))
+    try: return json.loads(Path(path).read_text(encoding='utf-8'), object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as e:
         raise ArcDataError(f'{path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})') from None
     except UnicodeDecodeError:
         raise ArcDataError(f'{path}: not valid JSON (not UTF-8 text)') from None
+    except _DuplicateKey as e:
+        raise ArcDataError(f'{path}: the key {e.args[0]!r} appears twice in one JSON object') from None
+    except RecursionError:
+        raise ArcDataError(f'{path}: JSON nested too deeply to be ARC data') from None
+    except OSError as e:
+        raise ArcDataError(f'{path}: cannot be read ({e.strerror or e})') from None
 
 def _task_from_file(path: Path, source: str) -> ArcTask:
     obj = _read_json(path)
@@ -177,6 +195,7 @@ def load_arc_dir(path) -> dict[str, list[ArcTask]]:
 def _load_obj(x, what: str):
     "A JSON object from a path or an already-parsed dict."
     if isinstance(x, dict): return x, what
+    if not isinstance(x, (str, os.PathLike)): raise ArcDataError(f'{what}: expected a file path or a dict, got {type(x).__name__}')
     obj = _read_json(Path(x))
     if not isinstance(obj, dict): raise ArcDataError(f'{x}: expected a JSON object {{task_id: ...}}, got {type(obj).__name__}')
     return obj, str(x)
@@ -185,10 +204,10 @@ def load_kaggle(challenges_json, solutions_json=None) -> list[ArcTask]:
     "Tasks from an ARC Prize challenges file (path or dict), with test outputs from the solutions file if given."
     chal, cname = _load_obj(challenges_json, 'challenges')
     sols, sname = (None, None) if solutions_json is None else _load_obj(solutions_json, 'solutions')
-    if sols is not None and (extra := sorted(set(sols) - set(chal))):
+    if sols is not None and (extra := sorted(set(sols) - set(chal), key=str)):
         raise ArcDataError(f'{sname}: solutions for {len(extra)} task(s) not in the challenges, e.g. {extra[0]}')
     tasks = []
-    for tid in sorted(chal):
+    for tid in sorted(chal, key=str):
         try: t = task_from_json(chal[tid], tid, f'kaggle:{Path(cname).name}')
         except ArcDataError as e: raise ArcDataError(f'{cname}: {e}') from None
         if sols is not None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_arc_data.ipynb #fad459a2
 from __future__ import annotations
-import dataclasses
+import dataclasses, operator, re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -26,11 +26,15 @@ ARC_VOCAB = 12        # pad + eos + 10 colours
 ARC_SEQ_LEN = CANVAS * CANVAS
 
 class ArcGridError(ValueError):
-    "An ARC grid that cannot go on the canvas (too big, not 2-D, colour outside 0..9)."
+    "An ARC grid, canvas or copy name that cannot be used (too big, not 2-D, colour outside 0..9, malformed name)."
 
 def check_grid(grid, where: str = 'grid') -> np.ndarray:
     "`grid` as a 2-D uint8 array of colours 0..9 at most 30x30, else an `ArcGridError` naming `where`."
-    a = np.asarray(grid)
+    try: a = np.asarray(grid)
+    except (ValueError, TypeError) as e: raise ArcGridError(f'{where}: not a rectangular grid of numbers ({e})') from None
+    if not np.issubdtype(a.dtype, np.integer):   # whole-number floats pass (np.zeros makes floats); 2.5 or 'a' do not
+        whole = np.issubdtype(a.dtype, np.floating) and bool(np.isfinite(a).all()) and bool((a == np.round(a)).all())
+        if not whole: raise ArcGridError(f'{where}: colours must be whole numbers 0..9, got {a.dtype} values')
     if a.ndim != 2 or a.size == 0:
         raise ArcGridError(f'{where}: expected a non-empty 2-D grid, got shape {a.shape}')
     if a.shape[0] > CANVAS or a.shape[1] > CANVAS:
@@ -41,9 +45,10 @@ def check_grid(grid, where: str = 'grid') -> np.ndarray:
 
 def to_canvas(grid, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     "Draw a grid (colours 0..9) on a 30x30 token canvas at `offset`, with the end-of-grid marker."
-    g = np.asarray(grid)
+    g = check_grid(grid)                  # -1 would become the marker token 1, and 10 token 12: outside the vocabulary
     h, w = g.shape
-    r, c = offset
+    try: r, c = (operator.index(x) for x in offset)
+    except (TypeError, ValueError): raise ArcGridError(f'offset {offset!r} is not a (row, column) pair of integers') from None
     if not (0 <= r <= CANVAS - h and 0 <= c <= CANVAS - w):
         raise ArcGridError(f'a {h}x{w} grid at offset {offset} does not fit the {CANVAS}x{CANVAS} canvas')
     canvas = np.zeros((CANVAS, CANVAS), np.uint8)
@@ -69,7 +74,13 @@ def pair_to_canvas(inp, out, offset=(0, 0)) -> tuple[np.ndarray, np.ndarray]:
 # %% ../nbs/05_arc_data.ipynb #d0ee536f
 def crop_canvas(canvas) -> np.ndarray:
     "The grid read back from a token canvas (900 tokens or 30x30): the largest top-left all-colour rectangle."
-    g = np.asarray(canvas).reshape(CANVAS, CANVAS)
+    try: g = np.asarray(canvas)
+    except (ValueError, TypeError) as e: raise ArcGridError(f'a canvas must be {ARC_SEQ_LEN} tokens ({e})') from None
+    if g.size != ARC_SEQ_LEN or not np.issubdtype(g.dtype, np.integer):
+        raise ArcGridError(f'a canvas must be {ARC_SEQ_LEN} integer tokens, got {g.size} {g.dtype} values (shape {g.shape})')
+    g = g.reshape(CANVAS, CANVAS)
+    if g.min() < 0 or g.max() >= ARC_VOCAB:
+        raise ArcGridError(f'canvas tokens must be 0..{ARC_VOCAB - 1}, found {int(g.min())}..{int(g.max())}')
     colour = (g >= COLOUR0) & (g < COLOUR0 + 10)
     run = np.where(colour.all(1), CANVAS, np.argmin(colour, 1))   # colour run at the start of each row
     width = np.minimum.accumulate(run)
@@ -123,10 +134,11 @@ def aug_name(task_id: str, tid: int, perm) -> str:
 
 def parse_aug_name(name: str) -> tuple[str, int, np.ndarray]:
     "(task id, transform id, colour table) of a copy's name; the original gives (id, 0, identity)."
+    if not isinstance(name, str): raise ArcGridError(f'a puzzle name must be a string, got {type(name).__name__} {name!r}')
     if AUG_SEP not in name: return name, 0, np.arange(10, dtype=np.uint8)
     parts = name.split(AUG_SEP)
-    if len(parts) != 3 or not parts[1].startswith('t') or len(parts[2]) != 10 or sorted(parts[2]) != list('0123456789'):
-        raise ValueError(f'{name!r} is not a copy name of the form "task|||t<0..7>|||<10 digits>"')
+    if len(parts) != 3 or not parts[0] or not re.fullmatch('t[0-7]', parts[1]) or sorted(parts[2]) != list('0123456789'):
+        raise ArcGridError(f'{name!r} is not a copy name of the form "task|||t<0..7>|||<the 10 digits in some order>"')
     return parts[0], int(parts[1][1:]), np.array([int(ch) for ch in parts[2]], np.uint8)
 
 # %% ../nbs/05_arc_data.ipynb #a0fcc8cd

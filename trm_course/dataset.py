@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_dataset.ipynb #d320aa37
 from __future__ import annotations
-import json, os, shutil, tempfile
+import contextlib, glob, json, os, re, shutil, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -86,6 +86,7 @@ def _check_split_arrays(s: PuzzleSplit, where: str, check_values: bool = True) -
     if np.any(np.diff(pi) < 0): bad('puzzle_indices', f'decreases at puzzle {int(np.argmax(np.diff(pi) < 0))}')
     if len(gi) < 1 or gi[0] != 0 or gi[-1] != P: bad('group_indices', f'must start at 0 and end at the number of puzzles {P}, got {gi[:1]}..{gi[-1:]}')
     if np.any(np.diff(gi) < 0): bad('group_indices', f'decreases at group {int(np.argmax(np.diff(gi) < 0))}')
+    if P and s.puzzle_identifiers.min() < 0: bad('puzzle_identifiers', f'has a negative identifier {int(s.puzzle_identifiers.min())}')
     if s.num_puzzle_identifiers is not None and P and s.puzzle_identifiers.max() >= s.num_puzzle_identifiers:
         bad('puzzle_identifiers', f'has identifier {int(s.puzzle_identifiers.max())} >= num_puzzle_identifiers {s.num_puzzle_identifiers}')
     if check_values and E:
@@ -146,10 +147,36 @@ def split_from_arrays(inputs, labels, group_sizes=None, *, vocab_size: int, iden
 def _dump_json(obj, path: Path) -> None:
     with atomic_write(path, 'w') as f: json.dump(obj, f)   # json.dump's default layout, as the reference
 
+def _alive(pid: int) -> bool:
+    "Is process `pid` running? (Where that cannot be asked cheaply, assume it is.)"
+    if os.name != 'posix': return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: return True
+    return True
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    "An exclusive lock on `folder` (flock on the folder itself: no lock file is left behind); a no-op without fcntl."
+    try: import fcntl
+    except ImportError: yield; return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally: os.close(fd)                                # closing the descriptor releases the lock
+
+def _leftovers(root: Path) -> list[Path]:
+    "Temporary folders of earlier writes of `root` whose process is gone (killed in the middle of a write)."
+    pat = re.compile(re.escape(f'.{root.name}.') + r'(\d+)\.[^.]+\.(tmp|old)')
+    return [p for p in root.parent.glob(f'.{glob.escape(root.name)}.*')
+            if (m := pat.fullmatch(p.name)) and not _alive(int(m.group(1)))]
+
 def write_dataset(root, splits: dict, identifiers: list[str] | None = None, *, test_puzzles: dict | None = None,
                   info: dict | None = None, overwrite: bool = False) -> Path:
-    """Write `splits` ({'train': PuzzleSplit, 'test': ...}) in the reference's layout under `root`, atomically.
-    `identifiers`: identifier id -> name ('<blank>' first; default ['<blank>'])."""
+    """Write `splits` ({'train': PuzzleSplit, 'test': ...}) in the reference's layout under `root`, atomically: the
+    whole folder is written under a temporary name, then swapped in under a lock, so two builders of the same
+    folder never mix their files. `identifiers`: identifier id -> name ('<blank>' first; default ['<blank>'])."""
     root = Path(root)
     identifiers = ['<blank>'] if identifiers is None else list(identifiers)
     if root.exists() and not overwrite:
@@ -160,7 +187,8 @@ def write_dataset(root, splits: dict, identifiers: list[str] | None = None, *, t
             raise DatasetFormatError(f'split {name!r}: identifier {int(s.puzzle_identifiers.max())} has no name '
                                      f'(identifiers has {len(identifiers)} entries)')
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', suffix='.tmp', dir=root.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.{os.getpid()}.', suffix='.tmp', dir=root.parent))
+    trash = None
     try:
         for name, s in splits.items():
             d = tmp / name; d.mkdir()
@@ -172,37 +200,61 @@ def write_dataset(root, splits: dict, identifiers: list[str] | None = None, *, t
         _dump_json(identifiers, tmp / 'identifiers.json')
         if test_puzzles is not None: _dump_json(test_puzzles, tmp / 'test_puzzles.json')
         if info is not None: _dump_json(info, tmp / 'course_info.json')
-        if root.exists():
-            old = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', suffix='.old', dir=root.parent))
-            os.replace(root, old / 'x'); os.replace(tmp, root); shutil.rmtree(old)
-        else:
+        with _folder_lock(root.parent):                 # one swap at a time in this folder
+            if root.exists() and not overwrite:          # another builder finished first
+                raise FileExistsError(f'{root} already exists; pass overwrite=True to replace it')
+            for p in _leftovers(root): shutil.rmtree(p, ignore_errors=True)
+            if root.exists():
+                trash = Path(tempfile.mkdtemp(prefix=f'.{root.name}.{os.getpid()}.', suffix='.old', dir=root.parent))
+                os.replace(root, trash / 'x')
             os.replace(tmp, root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if trash is not None: shutil.rmtree(trash, ignore_errors=True)   # outside the lock: may take a while
     return root
 
 def _need(path: Path) -> Path:
     if not path.exists(): raise DatasetFormatError(f'missing file {path} (is this a built dataset folder? build it first)')
     return path
 
+def _read_json(p: Path, kind: type):
+    "A JSON file's content, which must be a `kind` (dict or list); every problem is a DatasetFormatError naming the file."
+    try: obj = json.loads(p.read_text(encoding='utf-8'))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise DatasetFormatError(f'{p}: not valid JSON ({type(e).__name__}: {str(e)[:120]})') from None
+    except OSError as e: raise DatasetFormatError(f'{p}: cannot be read ({e.strerror or e})') from None
+    if not isinstance(obj, kind): raise DatasetFormatError(f'{p}: expected a JSON {kind.__name__}, got {type(obj).__name__}')
+    return obj
+
+_META_INTS = ('pad_id', 'blank_identifier_id', 'vocab_size', 'seq_len', 'num_puzzle_identifiers', 'total_groups', 'total_puzzles')
+
 def read_metadata(root, split: str) -> dict:
-    "A split's `dataset.json`, checked for the reference's keys."
+    "A split's `dataset.json`, checked for the reference's keys and their types."
     p = _need(Path(root) / split / 'dataset.json')
-    try: meta = json.loads(p.read_text())
-    except json.JSONDecodeError as e: raise DatasetFormatError(f'{p}: not valid JSON ({e})') from None
+    meta = _read_json(p, dict)
     missing = [k for k in META_KEYS if k not in meta]
     if missing: raise DatasetFormatError(f'{p}: missing keys {missing}')
+    def count(v): return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    for k in _META_INTS:
+        if not count(meta[k]): raise DatasetFormatError(f'{p}: {k} = {meta[k]!r} is not a whole number >= 0')
+    if meta['ignore_label_id'] is not None and not (isinstance(meta['ignore_label_id'], int) and not isinstance(meta['ignore_label_id'], bool)):
+        raise DatasetFormatError(f'{p}: ignore_label_id = {meta["ignore_label_id"]!r} is not an integer or null')
+    if not isinstance(meta['sets'], list): raise DatasetFormatError(f'{p}: sets = {meta["sets"]!r} is not a list')
     return meta
 
 def read_identifiers(root) -> list[str]:
     "Identifier id -> puzzle name."
-    return json.loads(_need(Path(root) / 'identifiers.json').read_text())
+    p = _need(Path(root) / 'identifiers.json')
+    names = _read_json(p, list)
+    if not all(isinstance(n, str) for n in names): raise DatasetFormatError(f'{p}: every identifier must be a string')
+    return names
 
 def read_info(root) -> dict:
     "Our `course_info.json` (which recipe built the data, ...); {} for data built by the reference."
     p = Path(root) / 'course_info.json'
-    return json.loads(p.read_text()) if p.exists() else {}
+    return _read_json(p, dict) if p.exists() else {}
 
 def read_split(root, split: str, mmap: bool = True) -> PuzzleSplit:
     "Load and check one split (set 'all'); inputs/labels are memory-mapped unless `mmap=False`."
@@ -213,7 +265,8 @@ def read_split(root, split: str, mmap: bool = True) -> PuzzleSplit:
     for field in FIELDS:
         p = _need(root / split / f'all__{field}.npy')
         try: arrays[field] = np.load(p, mmap_mode='r' if mmap and field in ('inputs', 'labels') else None)
-        except ValueError as e: raise DatasetFormatError(f'{p}: not a NumPy array file ({e})') from None
+        except (ValueError, EOFError, OSError) as e:   # truncated, not .npy, pickled objects (never loaded)
+            raise DatasetFormatError(f'{p}: not a readable NumPy array file ({type(e).__name__}: {str(e)[:120]})') from None
     s = PuzzleSplit(**arrays, vocab_size=meta['vocab_size'], pad_id=meta['pad_id'], ignore_label_id=meta['ignore_label_id'],
                     blank_identifier_id=meta['blank_identifier_id'], num_puzzle_identifiers=meta['num_puzzle_identifiers'])
     s.validate(str(root / split))

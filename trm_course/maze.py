@@ -11,6 +11,7 @@ import numpy as np
 
 from .core import *
 from .grids import MAZE_CHARS, maze_to_tokens, plot_maze
+from .sudoku import iter_csv
 
 # %% auto #0
 __all__ = ['MAZE_VOCAB', 'MAZE_MIN_PATH', 'WALL', 'OPEN', 'START', 'GOAL', 'PATH', 'HF_MAZE', 'MazeDataError', 'maze_strings',
@@ -159,16 +160,17 @@ def read_maze_csv(path) -> dict:
     "Read and check a maze CSV (source, q, a, rating) -> {'source','question','answer','rating','length','line'}."
     path = Path(path)
     rows, lines = [], []
-    with open(path, newline='') as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or len(header) != 4: raise MazeDataError(f'{path}: expected a header "source,q,a,rating", got {header}')
-        for row in reader:
-            if len(row) != 4: raise MazeDataError(f'{path}, line {reader.line_num}: expected 4 columns, got {len(row)}')
-            rows.append(row); lines.append(reader.line_num)
+    it = iter_csv(path, MazeDataError)              # chapter 03's reader: UTF-8 only, every problem names file and line
+    _, header = next(it, (0, None))
+    if header is None or len(header) != 4:
+        raise MazeDataError(f'{path}: expected a header "source,q,a,rating", got {"an empty file" if header is None else header}')
+    for line, row in it:
+        if len(row) != 4: raise MazeDataError(f'{path}, line {line}: expected 4 columns, got {len(row)}')
+        rows.append(row); lines.append(line)
     if not rows: raise MazeDataError(f'{path}: no rows')
     def err(i, msg): raise MazeDataError(f'{path}, line {lines[i]}: {msg}')
     n2 = len(rows[0][1]); size = int(round(n2 ** 0.5))
+    if size > 63: err(0, f'a {size}x{size} maze is wider than the 63 cells the breadth-first search handles')
     lut = np.zeros(256, np.uint8); lut[[ord(c) for c in MAZE_CHARS]] = np.arange(1, 6)
     Q = np.zeros((len(rows), size * size), np.uint8); A = np.zeros_like(Q); R = np.zeros(len(rows), np.int64)
     for i, (_, q, a, r) in enumerate(rows):
@@ -179,6 +181,7 @@ def read_maze_csv(path) -> dict:
         if not (Q[i].all() and A[i].all()): err(i, f'characters outside {MAZE_CHARS!r}')
         try: R[i] = int(r)
         except ValueError: err(i, f'rating {r!r} is not an integer')
+        except OverflowError: err(i, f'rating {r!r} does not fit a 64-bit integer')
     for i in range(len(rows)):
         if (Q[i] == START).sum() != 1 or (Q[i] == GOAL).sum() != 1: err(i, 'q must have exactly one S and one G')
         if (Q[i] == PATH).any(): err(i, "q must not contain the path 'o'")

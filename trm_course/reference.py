@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_reference.ipynb #fd9a61f1
 from __future__ import annotations
-import json
+import json, zipfile
 from pathlib import Path
 
 import torch
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 import dataclasses
 
+from .core import atomic_write, package_file
 from .network import *
 from .recursion import *
 from .supervision import act_loss
@@ -19,8 +20,8 @@ from .halting import TRMWithLoss, act_step, initial_act_carry
 
 # %% auto #0
 __all__ = ['REFERENCE_PREFIX', 'CHECKPOINT_CONFIG', 'course_name', 'reference_name', 'load_reference_state',
-           'model_from_reference', 'state_dict_to_reference', 'load_reference_file', 'check_against_reference',
-           'record_reference_file', 'ReferenceCheckpointError', 'reference_checkpoint_files',
+           'model_from_reference', 'state_dict_to_reference', 'ReferenceFileError', 'load_reference_file',
+           'check_against_reference', 'record_reference_file', 'ReferenceCheckpointError', 'reference_checkpoint_files',
            'read_reference_checkpoint', 'reference_model_config', 'load_reference_checkpoint',
            'save_reference_checkpoint']
 
@@ -95,22 +96,47 @@ def state_dict_to_reference(model: TRM, prefix: str = '') -> dict:
 # %% ../nbs/12_reference.ipynb #d029ae85
 _FILE_KEYS = ('config', 'state_dict', 'inputs', 'labels', 'puzzle_identifiers', 'eval_steps', 'train_steps')
 
+class ReferenceFileError(ValueError):
+    "A file of recorded reference outputs that cannot be read or lacks what the replay needs."
+
+def _torch_load_checked(path: Path):
+    """`torch.load(path, weights_only=True)` after checking every CRC-32 of the zip archive torch.save writes
+    (torch.load does not: a flipped byte in a tensor would load silently). Any problem raises."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z: broken = z.testzip()
+        if broken is not None: raise ValueError(f'entry {broken} fails its CRC-32 check')
+    return torch.load(path, map_location='cpu', weights_only=True)
+
 def load_reference_file(path) -> dict:
     "Read a reference-output file (or pass through an already loaded dict) and check its structure."
-    d = path if isinstance(path, dict) else torch.load(Path(path), weights_only=True)
-    where = 'reference data' if isinstance(path, dict) else f'reference file {path}'
+    if isinstance(path, dict): d, where = path, 'reference data'
+    else:
+        where = f'reference file {path}'
+        try: d = _torch_load_checked(Path(path))
+        except Exception as e:
+            first = (str(e).strip().splitlines() or [''])[0][:160]
+            raise ReferenceFileError(f'{where} cannot be read ({type(e).__name__}: {first}): truncated, damaged or '
+                                     'not a torch.save file') from None
+    def bad(msg): return ReferenceFileError(f'{where}: {msg}')
+    if not isinstance(d, dict): raise bad(f'expected a dict, got {type(d).__name__}')
     missing = [k for k in _FILE_KEYS if k not in d]
-    if missing: raise ValueError(f'{where}: missing keys {missing}')
+    if missing: raise bad(f'missing keys {missing}')
+    for k in ('inputs', 'labels', 'puzzle_identifiers'):
+        if not isinstance(d[k], torch.Tensor): raise bad(f'{k} is a {type(d[k]).__name__}, not a tensor')
+    if not isinstance(d['state_dict'], dict): raise bad('state_dict is not a dict')
+    if d['inputs'].ndim != 2: raise bad(f'inputs must be (batch, seq_len), got shape {tuple(d["inputs"].shape)}')
     B, L = d['inputs'].shape
     if d['labels'].shape != (B, L) or d['puzzle_identifiers'].shape != (B,):
-        raise ValueError(f'{where}: inputs {tuple(d["inputs"].shape)}, labels {tuple(d["labels"].shape)} and '
-                         f'puzzle_identifiers {tuple(d["puzzle_identifiers"].shape)} do not describe one batch')
-    for i, s in enumerate(d['eval_steps']):
-        lack = [k for k in ('logits', 'q_halt_logits', 'z_H', 'z_L', 'halted') if k not in s]
-        if lack: raise ValueError(f'{where}: eval step {i} lacks {lack}')
-    for i, s in enumerate(d['train_steps']):
-        lack = [k for k in ('loss', 'logits', 'q_halt_logits', 'halted', 'grads') if k not in s]
-        if lack: raise ValueError(f'{where}: train step {i} lacks {lack}')
+        raise bad(f'inputs {tuple(d["inputs"].shape)}, labels {tuple(d["labels"].shape)} and '
+                  f'puzzle_identifiers {tuple(d["puzzle_identifiers"].shape)} do not describe one batch')
+    for kind, need in (('eval', ('logits', 'q_halt_logits', 'z_H', 'z_L', 'halted')),
+                       ('train', ('loss', 'logits', 'q_halt_logits', 'halted', 'grads'))):
+        steps = d[f'{kind}_steps']
+        if not isinstance(steps, list): raise bad(f'{kind}_steps is a {type(steps).__name__}, not a list')
+        for i, s in enumerate(steps):
+            if not isinstance(s, dict): raise bad(f'{kind} step {i} is a {type(s).__name__}, not a dict')
+            lack = [k for k in need if k not in s]
+            if lack: raise bad(f'{kind} step {i} lacks {lack}')
     return d
 
 # %% ../nbs/12_reference.ipynb #0a325a82
@@ -218,8 +244,9 @@ def _read_yaml(path) -> dict:
     try: import yaml
     except ImportError: raise ReferenceCheckpointError(f'{path}: reading a YAML config needs PyYAML (pip install pyyaml)') from None
     try:
-        with open(path) as f: d = yaml.safe_load(f)
+        with open(path, encoding='utf-8') as f: d = yaml.safe_load(f)
     except OSError as e: raise ReferenceCheckpointError(f'config {path} cannot be read: {e}') from None
+    except UnicodeDecodeError: raise ReferenceCheckpointError(f'config {path} is not UTF-8 text') from None
     except yaml.YAMLError as e: raise ReferenceCheckpointError(f'config {path} is not valid YAML: {str(e).splitlines()[0]}') from None
     if not isinstance(d, dict): raise ReferenceCheckpointError(f'config {path}: expected a mapping, got {type(d).__name__}')
     return d
@@ -239,7 +266,7 @@ def read_reference_checkpoint(path) -> dict:
     "The state dict in a checkpoint file of the authors' `pretrain.py`, loaded on the CPU (weights only, nothing executed)."
     path = Path(path)
     if not path.is_file(): raise ReferenceCheckpointError(f'checkpoint {path} does not exist')
-    try: sd = torch.load(path, map_location='cpu', weights_only=True)
+    try: sd = _torch_load_checked(path)
     except Exception as e:
         first = (str(e).strip().splitlines() or [''])[0][:160]
         raise ReferenceCheckpointError(f'checkpoint {path} ({path.stat().st_size:,} bytes) cannot be read ({type(e).__name__}: '
@@ -251,6 +278,9 @@ def read_reference_checkpoint(path) -> dict:
     if not any(k.startswith('inner.') or '.inner.' in k for k in sd):
         raise ReferenceCheckpointError(f'checkpoint {path} is not a TRM checkpoint of the reference: none of its {len(sd)} keys '
                                        f'has the "inner." of the reference model (first: {sorted(sd)[:3]})')
+    nan = next((k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if nan is not None:
+        raise ReferenceCheckpointError(f'checkpoint {path}: tensor {nan} holds NaN or infinite values (a diverged run or a damaged file)')
     return sd
 
 def reference_model_config(config, dataset=None) -> dict:
@@ -258,6 +288,7 @@ def reference_model_config(config, dataset=None) -> dict:
     all_config.yaml (a path or dict; a flat dict of model fields is accepted too) plus `vocab_size`, `seq_len`,
     `num_puzzle_identifiers` from `dataset` (its train/dataset.json), else from the config itself."""
     where = f'config {config}' if isinstance(config, (str, Path)) else 'config'
+    if not isinstance(config, (str, Path, dict)): raise ReferenceCheckpointError(f'config: expected a path or a dict, got {type(config).__name__}')
     conf = _read_yaml(config) if isinstance(config, (str, Path)) else dict(config)
     arch = conf.get('arch', conf)
     if not isinstance(arch, dict): raise ReferenceCheckpointError(f'{where}: "arch" is not a mapping')
@@ -269,7 +300,9 @@ def reference_model_config(config, dataset=None) -> dict:
         meta = read_metadata(dataset, 'train')
         model.update({k: meta[k] for k in _SIZES})
     else:
-        model.update({k: v for k, v in (conf.get('course_data') or {}).items() if k in _SIZES and k not in model})
+        extra = conf.get('course_data') or {}
+        if not isinstance(extra, dict): raise ReferenceCheckpointError(f'{where}: "course_data" is not a mapping')
+        model.update({k: v for k, v in extra.items() if k in _SIZES and k not in model})
     lack = [k for k in _SIZES if k not in model]
     if lack:
         raise ReferenceCheckpointError(f'{where}: {", ".join(lack)} unknown; pass dataset= (the folder the run trained on: '
@@ -298,7 +331,8 @@ def load_reference_checkpoint(path, config=None, dataset=None, forward_dtype: st
             f'is not the same dataset build. Rebuild it exactly as the run did (same subsets, num_aug and seed) so that '
             f'identifiers.json lines up with the table rows.')
     try: model = TRM(TRMConfig.from_reference(mc))
-    except ValueError as e: raise ReferenceCheckpointError(f'checkpoint {ckpt}: {e}') from None
+    except (ValueError, TypeError, KeyError, RuntimeError) as e:     # a config value of the wrong type or sign
+        raise ReferenceCheckpointError(f'checkpoint {ckpt}: the config does not describe a TRM ({type(e).__name__}: {e})') from None
     try: load_reference_state(model, sd)
     except ValueError as e: raise ReferenceCheckpointError(f'checkpoint {ckpt}: {e}') from None
     return model

@@ -15,8 +15,8 @@ from .core import *
 # %% auto #0
 __all__ = ['BOX_SHAPES', 'DIFFICULTIES', 'SUDOKU_VOCAB', 'HF_SUDOKU', 'SudokuDataError', 'Geometry', 'geometry', 'parse_sudoku',
            'format_sudoku', 'is_valid_solution', 'solve_sudoku', 'count_solutions', 'rate_sudoku', 'random_solution',
-           'dig', 'generate_sudoku', 'generate_sudokus', 'shuffle_sudoku', 'sudoku_tokens', 'read_sudoku_csv',
-           'sudoku_extreme_file', 'load_sudoku_extreme', 'build_sudoku_dataset']
+           'dig', 'generate_sudoku', 'generate_sudokus', 'shuffle_sudoku', 'sudoku_tokens', 'iter_csv',
+           'read_sudoku_csv', 'sudoku_extreme_file', 'load_sudoku_extreme', 'build_sudoku_dataset']
 
 # %% ../nbs/03_sudoku.ipynb #06952f49
 BOX_SHAPES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
@@ -244,26 +244,60 @@ def sudoku_tokens(boards) -> np.ndarray:
 # %% ../nbs/03_sudoku.ipynb #9b33ed92
 HF_SUDOKU = 'https://huggingface.co/datasets/sapientinc/sudoku-extreme/resolve/main/{split}.csv'
 
+def _bad_utf8_line(path) -> int:
+    "The first line (1-based) of a file that is not valid UTF-8 (a newline byte never sits inside a UTF-8 character)."
+    with open(path, 'rb') as f:
+        for k, raw in enumerate(f, 1):
+            try: raw.decode('utf-8')
+            except UnicodeDecodeError: return k
+    return 0
+
+def iter_csv(path, error: type[Exception] = ValueError):
+    """Yield (line number, row) of a CSV file read as UTF-8, one row at a time. A file that cannot be opened, a byte
+    that is not UTF-8 or a broken CSV row raises one `error` naming the file (and the line)."""
+    path, reader = Path(path), None
+    try:
+        with open(path, newline='', encoding='utf-8') as f:
+            reader = csv.reader(f)
+            for row in reader: yield reader.line_num, row
+    except UnicodeDecodeError:
+        raise error(f'{path}, line {_bad_utf8_line(path)}: not UTF-8 text (a byte that is no character)') from None
+    except csv.Error as e:
+        raise error(f'{path}, line {reader.line_num if reader else 1}: not a valid CSV row ({e})') from None
+    except OSError as e:
+        raise error(f'{path}: cannot be read ({e.strerror or e})') from None
+
+def _int64s(texts, err) -> np.ndarray:
+    "Integers from strings as int64; `err(i, message)` for the first one that is not an integer or does not fit."
+    try: return np.array([int(t) for t in texts], np.int64)
+    except (ValueError, OverflowError): pass
+    for i, t in enumerate(texts):            # the slow path only finds the culprit ('²'.isdigit() is True, int('²') fails)
+        try: v = int(t)
+        except ValueError: err(i, f'rating {t!r} is not an integer')
+        if not -2 ** 63 <= v < 2 ** 63: err(i, f'rating {t!r} does not fit a 64-bit integer')
+    raise AssertionError('unreachable')
+
 def read_sudoku_csv(path, n: int = 9, check_unique_rows=None) -> dict:
     "Read and check a Sudoku CSV (source, question, answer, rating) -> {'source', 'question', 'answer', 'rating', 'line'}."
     path = Path(path)
     src, rs, lines, names = [], [], [], {}
     qs, as_ = bytearray(), bytearray()                 # 3.8M rows: keep the boards as bytes, not 7.6M str objects
-    with open(path, newline='') as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or len(header) != 4:
-            raise SudokuDataError(f'{path}: expected a header "source,question,answer,rating", got {header}')
-        for row in reader:
-            line = reader.line_num
-            if len(row) != 4: raise SudokuDataError(f'{path}, line {line}: expected 4 columns, got {len(row)}')
-            s, q, a, r = row
-            if len(q) != n * n or len(a) != n * n:
-                raise SudokuDataError(f'{path}, line {line}: question/answer must have {n * n} characters, '
-                                      f'got {len(q)}/{len(a)}')
-            src.append(names.setdefault(s, s)); rs.append(r); lines.append(line)
-            qs += q.encode('ascii', 'replace'); as_ += a.encode('ascii', 'replace')
+    if n not in BOX_SHAPES: raise SudokuDataError(f'{path}: board side n={n} not supported; use one of {sorted(BOX_SHAPES)}')
+    rows = iter_csv(path, SudokuDataError)
+    _, header = next(rows, (0, None))
+    if header is None or len(header) != 4:
+        raise SudokuDataError(f'{path}: expected a header "source,question,answer,rating", got '
+                              f'{"an empty file" if header is None else header}')
+    for line, row in rows:
+        if len(row) != 4: raise SudokuDataError(f'{path}, line {line}: expected 4 columns, got {len(row)}')
+        s, q, a, r = row
+        if len(q) != n * n or len(a) != n * n:
+            raise SudokuDataError(f'{path}, line {line}: question/answer must have {n * n} characters, '
+                                  f'got {len(q)}/{len(a)}')
+        src.append(names.setdefault(s, s)); rs.append(r); lines.append(line)
+        qs += q.encode('ascii', 'replace'); as_ += a.encode('ascii', 'replace')
     N = len(lines)
+    if not N: raise SudokuDataError(f'{path}: no rows (only a header)')
     lines = np.array(lines)
     def err(i, msg): raise SudokuDataError(f'{path}, line {lines[i]}: {msg}')
     Q = np.frombuffer(bytes(qs), np.uint8).reshape(N, n, n)
@@ -274,12 +308,11 @@ def read_sudoku_csv(path, n: int = 9, check_unique_rows=None) -> dict:
         bad = np.flatnonzero(~ok.reshape(N, -1).all(1))
         if len(bad): err(bad[0], f'{what} has a character outside {allowed}')
     Q = np.where(Q == ord('.'), 0, Q - ord('0')).astype(np.int8); A = (A - ord('0')).astype(np.int8)
-    bad = np.flatnonzero(~is_valid_solution(A)) if N else []
+    bad = np.flatnonzero(~is_valid_solution(A))
     if len(bad): err(bad[0], 'answer is not a valid Sudoku solution')
     bad = np.flatnonzero(((Q > 0) & (Q != A)).reshape(N, -1).any(1))
     if len(bad): err(bad[0], 'answer contradicts a clue of the question')
-    try: R = np.array([int(r) for r in rs], np.int64)
-    except ValueError: err(next(i for i, r in enumerate(rs) if not r.strip().lstrip('-').isdigit()), 'rating is not an integer')
+    R = _int64s(rs, err)
     for i in (check_unique_rows or ()):
         if count_solutions(Q[i]) != 1: err(i, 'puzzle has more than one solution')
     return {'source': np.array(src, dtype=object), 'question': Q, 'answer': A, 'rating': R, 'line': lines}
