@@ -24,12 +24,11 @@ class ACTCarry:
     current_data: dict           # the batch rows the slots work on: inputs, labels, puzzle_identifiers
 
 def initial_act_carry(model, batch: dict) -> ACTCarry:
-    "All slots halted (so the first `act_step` loads `batch` and resets y, z), 0 steps."
-    inputs = batch['inputs']
-    B, dev = inputs.shape[0], inputs.device
+    "All slots halted (so the first `act_step` loads `batch` and resets y, z), 0 steps; on the model's device."
+    B, dev = batch['inputs'].shape[0], model.y_init.device
     y, z = model.initial_carry(B, dev)
     return ACTCarry(y, z, torch.zeros(B, dtype=torch.int32, device=dev), torch.ones(B, dtype=torch.bool, device=dev),
-                    {k: torch.zeros_like(v) for k, v in batch.items()})
+                    {k: torch.zeros_like(v, device=dev) for k, v in batch.items()})
 
 # %% ../nbs/11_halting.ipynb #6fc5efdc
 def act_step(model, carry: ACTCarry, batch: dict, training: bool, N_sup: int | None = None,
@@ -47,7 +46,8 @@ def act_step(model, carry: ACTCarry, batch: dict, training: bool, N_sup: int | N
     reset = carry.halted
     y, z = model.reset_carry(reset, carry.y, carry.z)
     steps = torch.where(reset, 0, carry.steps)
-    data = {k: torch.where(reset.view((-1,) + (1,) * (batch[k].ndim - 1)), batch[k], v) for k, v in carry.current_data.items()}
+    new = {k: batch[k].to(v.device, non_blocking=True) for k, v in carry.current_data.items()}   # no-op on the same device
+    data = {k: torch.where(reset.view((-1,) + (1,) * (new[k].ndim - 1)), new[k], v) for k, v in carry.current_data.items()}
     # 2. one supervision step (y, z come back detached)
     y, z, logits, q_halt, q_continue = model.step(y, z, data['inputs'], data.get('puzzle_identifiers'))
     # 3. halting decision (no gradient)
@@ -64,7 +64,8 @@ def act_step(model, carry: ACTCarry, batch: dict, training: bool, N_sup: int | N
 
 # %% ../nbs/11_halting.ipynb #b2302681
 class TRMWithLoss(nn.Module):
-    "TRM + ACT + loss head: forward(carry, batch) -> (carry, loss, metrics, outputs, all_halted)."
+    """TRM + ACT + loss head: forward(carry, batch) -> (carry, loss, metrics, outputs, all_halted).
+    `all_halted` is a 0-d bool tensor on the model's device (`if all_halted:` reads it: a host sync on a GPU)."""
     def __init__(self, model: nn.Module, loss='stablemax', N_sup: int | None = None,
                  exploration_prob: float | None = None, halt_loss_weight: float = 0.5):
         super().__init__()
@@ -85,7 +86,7 @@ class TRMWithLoss(nn.Module):
         loss, metrics, preds = act_loss(out['logits'], out['q_halt_logits'], carry.current_data['labels'],
                                         carry.halted, carry.steps, self.loss, self.halt_loss_weight)
         outputs = {k: v.detach() for k, v in out.items()} | {'preds': preds}
-        return carry, loss, metrics, outputs, bool(carry.halted.all())
+        return carry, loss, metrics, outputs, carry.halted.all()
 
 # %% ../nbs/11_halting.ipynb #ed94b299
 @torch.no_grad()

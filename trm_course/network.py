@@ -170,7 +170,6 @@ class TRMNetwork(nn.Module):
     def __init__(self, cfg: TRMConfig):
         super().__init__()
         self.cfg, d = cfg, cfg.hidden_size
-        self.check_inputs = True
         self.embed_scale = math.sqrt(d)
         self.embed_tokens = CastedEmbedding(cfg.vocab_size, d, init_std=1 / self.embed_scale, cast_to=cfg.dtype)
         if cfg.puzzle_emb_ndim > 0:
@@ -192,7 +191,7 @@ class TRMNetwork(nn.Module):
         return self.rotary() if hasattr(self, 'rotary') else None
 
     def validate(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None) -> None:
-        "Raise one clear ValueError if the batch does not fit this model."
+        "Shape and dtype checks (free: no value is read, so no host sync); one clear ValueError per problem."
         cfg = self.cfg
         if inputs.ndim != 2: raise ValueError(f'inputs must be (batch, seq_len) = (B, {cfg.seq_len}), got shape {tuple(inputs.shape)}')
         if inputs.shape[1] != cfg.seq_len:
@@ -203,7 +202,13 @@ class TRMNetwork(nn.Module):
             if puzzle_identifiers is None: raise ValueError('puzzle_identifiers are required (the model has a puzzle embedding)')
             if tuple(puzzle_identifiers.shape) != (inputs.shape[0],):
                 raise ValueError(f'puzzle_identifiers has shape {tuple(puzzle_identifiers.shape)}, expected ({inputs.shape[0]},): one id per batch row')
-        if not self.check_inputs: return
+
+    def check_batch(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None) -> None:
+        """`validate` plus the value checks (token ids in the vocabulary, puzzle ids in the table). Reading values costs
+        a host sync on an accelerator: run it on the host copy of a batch, before moving it (the Trainer does)."""
+        cfg = self.cfg
+        self.validate(inputs, puzzle_identifiers)
+        if not inputs.numel(): return
         lo, hi = int(inputs.min()), int(inputs.max())
         if lo < 0 or hi >= cfg.vocab_size:
             bad = int(((inputs < 0) | (inputs >= cfg.vocab_size)).any(1).nonzero()[0])

@@ -56,9 +56,9 @@ class TRM(TRMNetwork):
                 self.z_init.to(dev, self.cfg.dtype).expand(shape).clone())
 
     def reset_carry(self, mask: torch.Tensor, y: torch.Tensor, z: torch.Tensor):
-        "Rows where `mask` (B,) is True restart from y_init / z_init."
-        m = mask.view(-1, 1, 1)
-        return (torch.where(m, self.y_init.to(y.dtype), y), torch.where(m, self.z_init.to(z.dtype), z))
+        "Rows where `mask` (B,) is True restart from y_init / z_init (on the carry's device and dtype)."
+        m = mask.to(y.device, non_blocking=True).view(-1, 1, 1)
+        return (torch.where(m, self.y_init.to(y.device, y.dtype), y), torch.where(m, self.z_init.to(z.device, z.dtype), z))
 
     def step(self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None):
         "One supervision step: deep recursion, then the heads. The returned carry (y, z) is detached."

@@ -111,6 +111,7 @@ def running_max_batch(batch_size: int, seq_len: int = 8, num_values: int = 9, ge
     "Toy task of chapters 10-11: inputs are digits (tokens 2..num_values+1), labels their running maximum."
     if batch_size < 1 or seq_len < 1 or num_values < 1:
         raise ValueError(f'running_max_batch: batch_size, seq_len and num_values must be >= 1, got {batch_size}, {seq_len}, {num_values}')
-    x = torch.randint(2, num_values + 2, (batch_size, seq_len), generator=generator)
+    device = torch.empty(0).device if device is None else device    # like torch's factories: None -> the default device
+    x = torch.randint(2, num_values + 2, (batch_size, seq_len), generator=generator, device='cpu')  # CPU generator: same draw on any device
     return {'inputs': x.to(torch.int32).to(device), 'labels': x.cummax(-1).values.to(torch.int32).to(device),
             'puzzle_identifiers': torch.zeros(batch_size, dtype=torch.int32, device=device)}
