@@ -10,7 +10,8 @@ from pathlib import Path
 import trm_course
 
 # %% auto #0
-__all__ = ['build_parser', 'main']
+__all__ = ['DATA_KINDS', 'add_quickstart_arguments', 'add_build_data_arguments', 'add_train_arguments', 'add_evaluate_arguments',
+           'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #29a2664a
 def _cmd_demo(args) -> int:
@@ -21,8 +22,56 @@ def _cmd_demo(args) -> int:
     print(f'wrote {Path(args.out) / "arc_gallery.png"} and {Path(args.out) / "arc_stats.png"} in {time.time() - t0:.1f}s')
     return 0
 
+def _train_command(name: str):
+    "A command that imports `trm_course.train` (and torch) only when it runs."
+    def run(args) -> int:
+        from trm_course import train
+        return getattr(train, name)(args)
+    run.__name__ = name
+    return run
+
+DATA_KINDS = ('sudoku4', 'sudoku6', 'sudoku', 'maze', 'maze_small', 'arc_tiny', 'arc1', 'arc2')
+
+def add_quickstart_arguments(p) -> None:
+    "Arguments of `trm-course quickstart` (see train.quickstart_main)."
+    p.add_argument('--out', default='runs/quickstart', help='folder for quickstart_curve.png and quickstart_solved.png '
+                   "(default: runs/quickstart; the README's pictures: --out images)")
+    p.add_argument('--steps', type=int, default=1000, help='training steps (default: 1000)')
+    p.add_argument('--minutes', type=float, default=None, help='optional cap on the wall time; a run it stops is '
+                   'reported as unfinished and the command exits with status 3 (default: no cap)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--threads', type=int, default=2, help='CPU threads (default: 2)')
+    p.add_argument('--device', default='auto', help="'auto' (a GPU if there is one, else the CPU), 'cpu', 'cuda', ...")
+    p.add_argument('--compile', action='store_true', help='torch.compile the tiny network (slow start; for GPUs)')
+
+def add_build_data_arguments(p) -> None:
+    "Arguments of `trm-course build-data` (see train.build_data_main)."
+    p.add_argument('kind', choices=DATA_KINDS, help='which dataset')
+    p.add_argument('--out', default=None, help='dataset folder (default: $TRM_CACHE/datasets/<the preset data name>)')
+    p.add_argument('--n-train', type=int, default=None, help='training puzzles (default: the published number / quickstart size)')
+    p.add_argument('--n-test', type=int, default=None, help='test puzzles')
+    p.add_argument('--n-aug', type=int, default=None, help='augmented copies per training puzzle')
+    p.add_argument('--source', default='auto', help="sudoku/maze: 'hf' (the published files), 'generated' or 'auto'")
+    p.add_argument('--seed', type=int, default=0)
+
+def add_train_arguments(p) -> None:
+    "Arguments of `trm-course train` (see train.train_main)."
+    p.add_argument('preset', nargs='?', default='sudoku4_cpu',
+                   help='a preset of trm_course.train.PRESETS, e.g. sudoku4_cpu, sudoku_mlp_t, maze, arc1 (a wrong name lists them)')
+    p.add_argument('overrides', nargs='*', help='key=value changes to the preset, e.g. lr=3e-4 ema=false data=path')
+    p.add_argument('--resume', default=None, help="a checkpoint file, a run folder, or 'auto' (= the latest in out_dir if any)")
+    p.add_argument('--print-config', action='store_true', help='print the configuration and exit')
+
+def add_evaluate_arguments(p) -> None:
+    "Arguments of `trm-course evaluate` (see train.evaluate_main)."
+    p.add_argument('checkpoint', help='a checkpoint file or a run folder (its latest checkpoint)')
+    p.add_argument('overrides', nargs='*', help='key=value changes, e.g. data=path device=cpu')
+    p.add_argument('--split', default='test', choices=['test', 'train'])
+    p.add_argument('--max-examples', type=int, default=None)
+    p.add_argument('--no-ema', action='store_true', help='evaluate the raw weights instead of the EMA')
+
 def build_parser() -> argparse.ArgumentParser:
-    "The `trm-course` argument parser (one sub-parser per job)."
+    "The `trm-course` argument parser (one sub-parser per job). Imports nothing heavy: torch loads when a job runs."
     p = argparse.ArgumentParser(prog='trm-course', description='Tiny Recursive Model course: data, training, evaluation.')
     p.add_argument('--version', action='version', version=f'trm-course {trm_course.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
@@ -31,15 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--n', type=int, default=8, help='number of tasks in the gallery (default: 8)')
     d.add_argument('--seed', type=int, default=0, help='which tasks to draw (default: 0)')
     d.set_defaults(func=_cmd_demo)
-    from trm_course import train as T
     for name, add, main_, help_ in [
-        ('quickstart', T.add_quickstart_arguments, T.quickstart_main, 'train a small TRM on 4x4 Sudoku on the CPU and evaluate it (the README main job)'),
-        ('build-data', T.add_build_data_arguments, T.build_data_main, 'build a dataset in the reference on-disk format'),
-        ('train', T.add_train_arguments, T.train_main, 'train from a preset with key=value overrides'),
-        ('evaluate', T.add_evaluate_arguments, T.evaluate_main, 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
+        ('quickstart', add_quickstart_arguments, 'quickstart_main',
+         'train a small TRM on 4x4 Sudoku (GPU if there is one, else the CPU) and evaluate it (the README main job)'),
+        ('build-data', add_build_data_arguments, 'build_data_main', 'build a dataset in the reference on-disk format'),
+        ('train', add_train_arguments, 'train_main', 'train from a preset with key=value overrides'),
+        ('evaluate', add_evaluate_arguments, 'evaluate_main', 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
         s = sub.add_parser(name, help=help_)
         add(s)
-        s.set_defaults(func=main_)
+        s.set_defaults(func=_train_command(main_))
     return p
 
 def main(argv: list[str] | None = None) -> int:

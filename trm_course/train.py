@@ -5,6 +5,7 @@
 # %% ../nbs/15_trainer.ipynb #01cc60c6
 from __future__ import annotations
 import contextlib, dataclasses, json, math, os, sys, time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,8 @@ from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, r
 # %% auto #0
 __all__ = ['MODEL_FIELDS', 'PRESETS', 'PUBLISHED_PRESETS', 'TrainConfig', 'valid_keys', 'parse_overrides', 'get_preset',
            'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
-           'dist_info', 'init_distributed', 'Trainer', 'read_log', 'plot_log', 'save_figure', 'LivePlot',
-           'build_sudoku4_data', 'plot_solved', 'quickstart', 'add_build_data_arguments', 'build_data_main',
-           'add_train_arguments', 'train_main', 'add_evaluate_arguments', 'evaluate_main', 'add_quickstart_arguments',
+           'dist_info', 'init_distributed', 'StepMetrics', 'Trainer', 'read_log', 'plot_log', 'save_figure', 'LivePlot',
+           'build_sudoku4_data', 'plot_solved', 'quickstart', 'build_data_main', 'train_main', 'evaluate_main',
            'quickstart_main']
 
 # %% ../nbs/15_trainer.ipynb #27d777a1
@@ -223,7 +223,28 @@ def init_distributed() -> tuple[int, int]:
     return dist_info()
 
 # %% ../nbs/15_trainer.ipynb #1b7dc896
-def _to(batch: dict, device) -> dict: return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+def _to(batch: dict, device) -> dict:
+    "Copy a host batch to `device` without making the host wait (pinned memory for CUDA, then an asynchronous copy)."
+    device = torch.device(device)
+    pin = device.type == 'cuda'
+    return {k: (v.pin_memory() if pin and v.device.type == 'cpu' else v).to(device, non_blocking=True) for k, v in batch.items()}
+
+class StepMetrics(Mapping):
+    """The metrics of one training step, kept on the device. Read (one host sync for all of them) the first time a
+    value is asked for, so a loop that looks only every `log_every` steps lets the GPU run ahead in between."""
+    def __init__(self, keys: list[str], vals: torch.Tensor, global_batch_size: int, extra: dict):
+        self._keys, self._vals, self._gbs, self._extra, self._host = keys, vals, global_batch_size, extra, None
+    def read(self) -> dict:
+        "The reduced metrics as floats (see `reduce_metrics`), then `lr` (and `skipped` = 1.0 on a skipped step)."
+        if self._host is None:
+            raw = dict(zip(self._keys, self._vals.tolist()))
+            self._host = {k: float(v) for k, v in reduce_metrics(raw, self._gbs).items()} | self._extra
+            self._vals = None
+        return self._host
+    def __getitem__(self, key): return self.read()[key]
+    def __iter__(self): return iter(self.read())
+    def __len__(self): return len(self.read())
+    def __repr__(self): return f'StepMetrics({self._host if self._host is not None else "on the device, not read yet"})'
 
 class Trainer:
     "TRM training as the reference does it: ACT with continuous refill, AdamATan2 + sparse sign-SGD, warm-up, EMA, evaluation."
@@ -279,8 +300,9 @@ class Trainer:
         self._t0 = time.time()
 
     # -- one step
-    def train_step(self, batch: dict) -> dict:
-        "One optimisation step on one (local) batch; returns the reduced metrics (same on every rank)."
+    def train_step(self, batch: dict) -> StepMetrics:
+        """One optimisation step on one (local) batch; returns the reduced metrics (same on every rank) as a
+        `StepMetrics`: nothing is read back from the device here (bfloat16/float32), so the host never waits."""
         cfg, model = self.cfg, self.model
         model.train()
         self.step += 1
@@ -293,7 +315,10 @@ class Trainer:
             for p in params: dist.all_reduce(p.grad)    # sum: the loss is already divided by the global batch
         skipped = False
         if self.precision == 'float16':                 # dynamic loss scale: skip a step whose gradients overflowed
-            bad = torch.stack([~torch.isfinite(p.grad).all() for p in params]).any().float() if params else torch.zeros(())
+            # the one host sync left: whether to step at all decides python-side state (loss scale, optimizer step
+            # counts, EMA), so float16 reads one number per step; bfloat16 and float32 need no loss scale
+            bad = (torch.stack([~torch.isfinite(p.grad).all() for p in params]).any().float() if params
+                   else torch.zeros((), device=self.device))
             if self.world_size > 1: dist.all_reduce(bad)
             skipped = bool(bad > 0)
             if skipped: self.loss_scale /= 2; self.good_steps = 0
@@ -308,11 +333,12 @@ class Trainer:
         keys = sorted(metrics)
         vals = torch.stack([metrics[k].detach().to(torch.float64) for k in keys])
         if self.world_size > 1: dist.all_reduce(vals)
-        out = reduce_metrics(dict(zip(keys, vals.cpu())), cfg.global_batch_size)
-        out = {k: float(v) for k, v in out.items()}
-        out['lr'] = float(lrs[-1])
-        if skipped: out['skipped'] = 1.0
-        return out
+        return StepMetrics(keys, vals, cfg.global_batch_size, {'lr': float(lrs[-1])} | ({'skipped': 1.0} if skipped else {}))
+
+    def check_batch(self, batch: dict) -> dict:
+        "The model's value checks (token and puzzle ids in range) on a host batch, before it goes to the device."
+        self.model.model.check_batch(batch['inputs'], batch.get('puzzle_identifiers'))
+        return batch
 
     # -- evaluation
     @torch.no_grad()
@@ -326,7 +352,7 @@ class Trainer:
         gb = cfg.eval_batch_size or cfg.global_batch_size
         if gb % self.world_size: gb += self.world_size - gb % self.world_size
         sampler = BatchSampler(data, gb, seed=cfg.seed, rank=self.rank, world_size=self.world_size, test_mode=True)
-        sums, preds, seen = {}, [], 0
+        keys, sums, preds, seen = None, None, [], 0
         ctx = self.ema.swapped(model) if (use_ema and self.ema is not None) else contextlib.nullcontext()
         was_training = model.training
         model.eval()
@@ -335,26 +361,26 @@ class Trainer:
                 for b in sampler.iter_epoch(0):
                     if max_examples is not None and seen >= max_examples: break
                     seen += b.effective_size
-                    batch = _to(collate(data, b, gb // self.world_size), self.device)
+                    batch = _to(self.check_batch(collate(data, b, gb // self.world_size)), self.device)
                     carry = model.initial_carry(batch)
-                    for _ in range(cfg.N_sup):
-                        carry, loss, metrics, outputs, all_halted = model(carry, batch, training=False)
-                        if all_halted: break
-                    for k, v in metrics.items(): sums[k] = sums.get(k, 0.0) + v.detach().to(torch.float64).cpu()
+                    for _ in range(cfg.N_sup):          # evaluation halts every row exactly at N_sup: no need to ask
+                        carry, loss, metrics, outputs, _ = model(carry, batch, training=False)
+                    if keys is None: keys = sorted(metrics)
+                    vals = torch.stack([metrics[k].detach().to(torch.float64) for k in keys])
+                    sums = vals if sums is None else sums + vals          # summed on the device, read once below
                     if return_predictions:
                         n = len(b.example_indices)
-                        preds.append({'inputs': batch['inputs'][:n].cpu(), 'labels': batch['labels'][:n].cpu(),
-                                      'preds': outputs['preds'][:n].cpu(), 'q_halt_logits': outputs['q_halt_logits'][:n].cpu()})
+                        preds.append({'inputs': batch['inputs'][:n], 'labels': batch['labels'][:n],
+                                      'preds': outputs['preds'][:n], 'q_halt_logits': outputs['q_halt_logits'][:n]})
         finally:
             model.train(was_training)
-        keys = sorted(sums)
-        vals = torch.stack([torch.as_tensor(sums[k], dtype=torch.float64) for k in keys])
-        if self.world_size > 1: dist.all_reduce(vals)
-        tot = dict(zip(keys, vals.tolist()))
+        if sums is None: raise ValueError(f'no {split!r} example to evaluate in {self.data_root}')
+        if self.world_size > 1: dist.all_reduce(sums)
+        tot = dict(zip(keys, sums.tolist()))
         count = max(tot.get('count', 0), 1)
         res = {k: v / count for k, v in tot.items() if k != 'count' and not k.endswith('loss')}
         res['count'] = int(tot.get('count', 0))
-        if return_predictions: res['predictions'] = {k: torch.cat([p[k] for p in preds]) for k in preds[0]} if preds else {}
+        if return_predictions: res['predictions'] = {k: torch.cat([p[k] for p in preds]).cpu() for k in preds[0]} if preds else {}
         return res
 
     # -- logging
@@ -419,7 +445,7 @@ class Trainer:
                 n_batches += 1
                 if i < self.batch_in_epoch: continue
                 if self.step >= end or (deadline is not None and time.time() > deadline): break
-                m = self.train_step(collate(self.train_data, b, self.local_batch_size))
+                m = self.train_step(self.check_batch(collate(self.train_data, b, self.local_batch_size)))
                 self.batch_in_epoch = i + 1
                 bar.update(1)
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps:
@@ -543,12 +569,15 @@ def plot_solved(preds: dict, n: int = 8, cols: int = 4, title: str | None = None
     return fig
 
 # %% ../nbs/15_trainer.ipynb #815253c3
-def quickstart(out_dir='images', minutes: float = 10.0, seed: int = 0, steps: int = 1000, n_train: int = 1000,
-               n_aug: int = 7, n_test: int = 500, threads: int | None = 2, data_dir=None, progress: bool = True) -> dict:
-    """Build 4x4 Sudoku data, train the `sudoku4_cpu` preset on the CPU for `steps` steps (stopping early after
-    `minutes`), evaluate on held-out puzzles with all N_sup steps, save `quickstart_curve.png` and `quickstart_solved.png`
-    in `out_dir`. Returns the measured numbers."""
+def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: int = 0, steps: int = 1000, n_train: int = 1000,
+               n_aug: int = 7, n_test: int = 500, threads: int | None = 2, data_dir=None, progress: bool = True,
+               device: str = 'auto', compile: bool = False) -> dict:
+    """Build 4x4 Sudoku data, train the `sudoku4_cpu` model for `steps` steps on `device` ('auto': `get_device()`, a GPU
+    if there is one), evaluate on held-out puzzles with all N_sup steps, save `quickstart_curve.png` and
+    `quickstart_solved.png` in `out_dir`. Returns the measured numbers. `minutes` (default: none) is an optional cap
+    on the wall time: a run it stops is reported loudly as unfinished (`summary['stopped_early']`)."""
     import tempfile
+    if minutes is not None and not minutes > 0: raise ValueError(f'minutes must be a positive number or None, got {minutes!r}')
     if threads: torch.set_num_threads(threads)
     t_start = time.time()
     work = Path(tempfile.mkdtemp(prefix='trm-quickstart-'))
@@ -557,49 +586,48 @@ def quickstart(out_dir='images', minutes: float = 10.0, seed: int = 0, steps: in
         build_sudoku4_data(data, n_train=n_train, n_aug=n_aug, n_test=n_test, seed=seed)
     t_data = time.time() - t_start
     cfg = get_preset('sudoku4_cpu', data=str(data), out_dir=str(work / 'run'), seed=seed, max_steps=steps,
-                     eval_every=None, progress=progress, log_every=10)
+                     eval_every=None, progress=progress, log_every=10, device=device, compile=compile)
     tr = Trainer(cfg)
     t0 = time.time()
-    tr.fit(plot=False, final_eval=False, deadline=t_start + 0.85 * 60 * minutes)   # leave time for the evaluation
+    deadline = None if minutes is None else t_start + 0.85 * 60 * minutes     # leave time for the evaluation
+    tr.fit(plot=False, final_eval=False, deadline=deadline)
     t_train = time.time() - t0
+    stopped_early = tr.step < steps
+    where = f'{torch.get_num_threads()} CPU threads' if tr.device.type == 'cpu' else str(tr.device)
+    unfinished = f' (STOPPED at step {tr.step} of {steps})' if stopped_early else ''
+    if stopped_early:
+        print(f'quickstart: STOPPED at step {tr.step} of {steps} because of the --minutes={minutes} cap. The accuracy '
+              f'below is that of an unfinished run, NOT the course\'s result; run without --minutes to train all {steps} steps.')
     t1 = time.time()
     res = tr.evaluate(return_predictions=True)
     t_eval = time.time() - t1
     tr.log({'kind': 'eval', 'step': tr.step, 'epoch': tr.epoch, 'time': round(time.time() - t0, 2),
             **{f'eval/{k}': v for k, v in res.items() if k != 'predictions'}})
     out = Path(out_dir)
-    curve = save_figure(plot_log(tr.history, title='TRM on 4x4 Sudoku (CPU quickstart)'), out / 'quickstart_curve.png')
+    kind = 'CPU' if tr.device.type == 'cpu' else tr.device.type.upper()
+    curve = save_figure(plot_log(tr.history, title=f'TRM on 4x4 Sudoku ({kind} quickstart){unfinished}'), out / 'quickstart_curve.png')
     p = res['predictions']
     wrong = [i for i in range(len(p['inputs'])) if not bool((p['preds'][i][p['labels'][i] != -100] == p['labels'][i][p['labels'][i] != -100]).all())]
     bad = set(wrong)
     pick = (wrong[:2] + [i for i in range(len(p['inputs'])) if i not in bad] + wrong[2:])[:8]   # a few mistakes first, if any
     sel = {k: v[pick] for k, v in p.items()}
-    solved = save_figure(plot_solved(sel, title=f'held-out puzzles: {res["exact_accuracy"]:.1%} solved exactly'),
+    solved = save_figure(plot_solved(sel, title=f'held-out puzzles: {res["exact_accuracy"]:.1%} solved exactly{unfinished}'),
                          out / 'quickstart_solved.png')
     summary = {'exact_accuracy': res['exact_accuracy'], 'token_accuracy': res['accuracy'], 'test_puzzles': res['count'],
-               'steps': tr.step, 'train_seconds': round(t_train, 1), 'eval_seconds': round(t_eval, 1),
+               'steps': tr.step, 'steps_planned': steps, 'stopped_early': stopped_early, 'device': str(tr.device),
+               'train_seconds': round(t_train, 1), 'eval_seconds': round(t_eval, 1),
                'data_seconds': round(t_data, 1), 'total_seconds': round(time.time() - t_start, 1),
                'threads': torch.get_num_threads(), 'params': sum(p.numel() for p in tr.model.parameters() if p.requires_grad),
                'images': [str(curve), str(solved)], 'log': str(tr.log_path)}
     print(f"quickstart: {summary['exact_accuracy']:.2%} of {summary['test_puzzles']} held-out 4x4 puzzles solved exactly "
-          f"after {summary['steps']} steps; {summary['total_seconds']:.0f}s in all ({summary['train_seconds']:.0f}s training) "
-          f"on {summary['threads']} CPU threads")
+          f"after {summary['steps']} steps{unfinished}; {summary['total_seconds']:.0f}s in all ({summary['train_seconds']:.0f}s "
+          f"training) on {where}")
     return summary
 
 # %% ../nbs/15_trainer.ipynb #2ddb1e44
 def _fail(e: Exception) -> int:
     print(f'error: {e}', file=sys.stderr)
     return 2
-
-def add_build_data_arguments(p) -> None:
-    "Arguments of `trm-course build-data` (see build_data_main)."
-    p.add_argument('kind', choices=['sudoku4', 'sudoku6', 'sudoku', 'maze', 'maze_small', 'arc_tiny', 'arc1', 'arc2'], help='which dataset')
-    p.add_argument('--out', default=None, help='dataset folder (default: $TRM_CACHE/datasets/<the preset data name>)')
-    p.add_argument('--n-train', type=int, default=None, help='training puzzles (default: the published number / quickstart size)')
-    p.add_argument('--n-test', type=int, default=None, help='test puzzles')
-    p.add_argument('--n-aug', type=int, default=None, help='augmented copies per training puzzle')
-    p.add_argument('--source', default='auto', help="sudoku/maze: 'hf' (the published files), 'generated' or 'auto'")
-    p.add_argument('--seed', type=int, default=0)
 
 _DATA_NAME = {'sudoku4': 'sudoku4', 'sudoku6': 'sudoku6', 'sudoku': 'sudoku-extreme-1k-aug-1000', 'maze': 'maze-30x30-hard-1k',
               'maze_small': 'maze-small', 'arc_tiny': 'arc-tiny', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
@@ -638,13 +666,6 @@ def build_data_main(args) -> int:
     print(path)
     return 0
 
-def add_train_arguments(p) -> None:
-    "Arguments of `trm-course train` (see train_main)."
-    p.add_argument('preset', nargs='?', default='sudoku4_cpu', help=f'one of: {", ".join(PRESETS)}')
-    p.add_argument('overrides', nargs='*', help='key=value changes to the preset, e.g. lr=3e-4 ema=false data=path')
-    p.add_argument('--resume', default=None, help="a checkpoint file, a run folder, or 'auto' (= the latest in out_dir if any)")
-    p.add_argument('--print-config', action='store_true', help='print the configuration and exit')
-
 def train_main(args) -> int:
     "Train a preset (with overrides); under torchrun every process runs this. Resumes with --resume."
     from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint
@@ -668,14 +689,6 @@ def train_main(args) -> int:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     return 0
 
-def add_evaluate_arguments(p) -> None:
-    "Arguments of `trm-course evaluate` (see evaluate_main)."
-    p.add_argument('checkpoint', help='a checkpoint file or a run folder (its latest checkpoint)')
-    p.add_argument('overrides', nargs='*', help='key=value changes, e.g. data=path device=cpu')
-    p.add_argument('--split', default='test', choices=['test', 'train'])
-    p.add_argument('--max-examples', type=int, default=None)
-    p.add_argument('--no-ema', action='store_true', help='evaluate the raw weights instead of the EMA')
-
 def evaluate_main(args) -> int:
     "Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON."
     from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint, read_checkpoint
@@ -693,14 +706,10 @@ def evaluate_main(args) -> int:
     print(json.dumps({'checkpoint': str(src), 'step': tr.step, 'split': args.split, 'ema': not args.no_ema, **res}, indent=1))
     return 0
 
-def add_quickstart_arguments(p) -> None:
-    p.add_argument('--out', default='images', help='folder for quickstart_curve.png and quickstart_solved.png')
-    p.add_argument('--minutes', type=float, default=10.0, help='stop training after this many minutes (default 10)')
-    p.add_argument('--steps', type=int, default=1000)
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--threads', type=int, default=2)
-
 def quickstart_main(args) -> int:
-    "`trm-course quickstart`: the 4x4 Sudoku run on the CPU."
-    quickstart(out_dir=args.out, minutes=args.minutes, seed=args.seed, steps=args.steps, threads=args.threads)
-    return 0
+    "`trm-course quickstart`: 0, or 3 when --minutes stopped the training before --steps (an unfinished result)."
+    try:
+        s = quickstart(out_dir=args.out, minutes=args.minutes, seed=args.seed, steps=args.steps, threads=args.threads,
+                       device=args.device, compile=args.compile)
+    except ValueError as e: return _fail(e)
+    return 3 if s['stopped_early'] else 0
