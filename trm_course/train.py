@@ -492,7 +492,8 @@ def plot_log(records, title: str | None = None):
         s = [r['step'] for r in ev]
         b.plot(s, [r.get('eval/accuracy', np.nan) for r in ev], 'o-', label='test token acc (EMA, all N_sup steps)')
         b.plot(s, [r.get('eval/exact_accuracy', np.nan) for r in ev], 's-', label='test exact acc (EMA, all N_sup steps)')
-    a.set_yscale('log'); a.set_xlabel('step'); a.set_title('loss'); a.legend(fontsize=8)
+    a.set_yscale('log'); a.set_xlabel('step'); a.set_title('loss')
+    if tr: a.legend(fontsize=8)
     b.set_ylim(-0.02, 1.02); b.set_xlabel('step'); b.set_title('accuracy'); b.legend(fontsize=8, loc='lower right')
     if title: fig.suptitle(title)
     fig.tight_layout()
