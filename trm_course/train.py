@@ -579,6 +579,7 @@ def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: in
     on the wall time: a run it stops is reported loudly as unfinished (`summary['stopped_early']`)."""
     import tempfile
     if minutes is not None and not minutes > 0: raise ValueError(f'minutes must be a positive number or None, got {minutes!r}')
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f'steps must be a positive integer, got {steps!r}')
     if threads: torch.set_num_threads(threads)
     t_start = time.time()
     work = Path(tempfile.mkdtemp(prefix='trm-quickstart-'))
