@@ -19,7 +19,7 @@ def _cmd_demo(args) -> int:
     t0 = time.time()
     stats = demo(out_dir=args.out, n=args.n, seed=args.seed)
     print(json.dumps(stats, indent=2, default=str))
-    print(f'wrote {Path(args.out) / "arc_gallery.png"} and {Path(args.out) / "arc_stats.png"} in {time.time() - t0:.1f}s')
+    print(f'wrote {" and ".join(stats["images"])} in {time.time() - t0:.1f}s')
     return 0
 
 def _train_command(name: str):
@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='trm-course', description='Tiny Recursive Model course: data, training, evaluation.')
     p.add_argument('--version', action='version', version=f'trm-course {trm_course.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    d = sub.add_parser('demo', help='draw a gallery of real ARC tasks to images/ and print dataset statistics')
-    d.add_argument('--out', default='images', help='folder for the PNG files (default: images)')
+    d = sub.add_parser('demo', help='draw a gallery of real ARC tasks to figures/ and print dataset statistics')
+    d.add_argument('--out', default=None, help='folder for the PNG files (default: $TRM_FIGURES, else figures/)')
     d.add_argument('--n', type=int, default=8, help='number of tasks in the gallery (default: 8)')
     d.add_argument('--seed', type=int, default=0, help='which tasks to draw (default: 0)')
     d.set_defaults(func=_cmd_demo)
