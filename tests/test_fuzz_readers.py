@@ -19,7 +19,7 @@ import pytest
 import torch
 
 hypothesis = pytest.importorskip('hypothesis')
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 _COMMON = dict(derandomize=True, deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
@@ -378,6 +378,7 @@ def damaged_dataset(draw):
 
 
 @given(damaged_dataset())
+@example(('test/all__group_indices.npy', 'bytes', [('flip', 0.4296875, b'\x00')], None, 'vocab_size'))  # numpy: SyntaxError
 def test_fuzz_read_dataset(case):
     rel, how, ops, value, key = case
     root = Path(tempfile.mkdtemp(dir=TMP)) / 'toy'
@@ -424,6 +425,7 @@ except Exception as e: _REF, _REF_SD = None, repr(e)     # reported by the tests
 
 @pytest.mark.skipif(_REF is None, reason=f'could not build a tiny TRM: {_REF_SD}')
 @given(mutations(3), st.booleans())
+@example([('flip', 0.5, b'\x00'), ('dup_line', 1.0, b'\x00'), ('truncate', 1.0, b'\x00')], False)  # zipfile: no archive; torch.load: loads
 def test_fuzz_reference_checkpoint(ops, whole_model):
     from trm_course.reference import ReferenceCheckpointError, load_reference_checkpoint, read_reference_checkpoint
     run = Path(tempfile.mkdtemp(dir=TMP)) / 'run'

@@ -265,7 +265,7 @@ def read_split(root, split: str, mmap: bool = True) -> PuzzleSplit:
     for field in FIELDS:
         p = _need(root / split / f'all__{field}.npy')
         try: arrays[field] = np.load(p, mmap_mode='r' if mmap and field in ('inputs', 'labels') else None)
-        except (ValueError, EOFError, OSError) as e:   # truncated, not .npy, pickled objects (never loaded)
+        except Exception as e:   # truncated, a damaged header (numpy may raise SyntaxError, MemoryError...), pickled objects
             raise DatasetFormatError(f'{p}: not a readable NumPy array file ({type(e).__name__}: {str(e)[:120]})') from None
     s = PuzzleSplit(**arrays, vocab_size=meta['vocab_size'], pad_id=meta['pad_id'], ignore_label_id=meta['ignore_label_id'],
                     blank_identifier_id=meta['blank_identifier_id'], num_puzzle_identifiers=meta['num_puzzle_identifiers'])

@@ -101,8 +101,11 @@ class ReferenceFileError(ValueError):
 
 def _torch_load_checked(path: Path):
     """`torch.load(path, weights_only=True)` after checking every CRC-32 of the zip archive torch.save writes
-    (torch.load does not: a flipped byte in a tensor would load silently). Any problem raises."""
-    if zipfile.is_zipfile(path):
+    (torch.load does not: a flipped byte in a tensor would load silently). Any problem raises. A file that starts
+    like a zip archive must be a readable one (torch.load also opens some damaged archives); older torch.save
+    files (a plain pickle) have no checksums to check."""
+    with open(path, 'rb') as f: magic = f.read(4)
+    if magic == b'PK\x03\x04':
         with zipfile.ZipFile(path) as z: broken = z.testzip()
         if broken is not None: raise ValueError(f'entry {broken} fails its CRC-32 check')
     return torch.load(path, map_location='cpu', weights_only=True)
