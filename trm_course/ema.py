@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['DEFAULT_EXCLUDE', 'ema_parameters', 'EMA']
+__all__ = ['DEFAULT_EXCLUDE', 'ema_parameters', 'EMA', 'toy_data', 'ema_demo', 'ema_effect']
 
 # %% ../nbs/13_ema.ipynb #35aa0889
 DEFAULT_EXCLUDE = ('puzzle_emb', 'y_init', 'z_init')
@@ -103,3 +103,40 @@ class EMA:
     def __repr__(self):
         n = sum(s.numel() for s in self.shadow.values())
         return f'EMA(rate={self.rate}, tensors={len(self.shadow)}, numel={n}, updates={self.num_updates})'
+
+# %% ../nbs/13_ema.ipynb #4b86b0e3
+def toy_data(n: int, gen: torch.Generator):
+    "n points in [-2, 2)^4 and a smooth target: sin(2 x0) + x1 x2 - x3^2 / 2."
+    x = torch.rand(n, 4, generator=gen) * 4 - 2
+    return x, (torch.sin(2 * x[:, 0]) + x[:, 1] * x[:, 2] - 0.5 * x[:, 3] ** 2)[:, None]
+
+def ema_demo(steps: int, lr: float = 1e-2, rate: float = 0.999, batch: int = 32, every: int = 50, seed: int = 0,
+             hidden: int = 32) -> dict:
+    "An MLP fitted with Adam to 2,048 noisy examples; held-out MSE of the live and the EMA weights every `every` steps."
+    from trm_course.core import seed_everything
+    gen = torch.Generator().manual_seed(seed)
+    x_tr, y_tr = toy_data(2048, gen); y_tr = y_tr + 0.5 * torch.randn(y_tr.shape, generator=gen)
+    x_ev, y_ev = toy_data(1024, gen)
+    seed_everything(seed)
+    model = nn.Sequential(nn.Linear(4, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, 1))
+    opt, ema = torch.optim.Adam(model.parameters(), lr=lr), EMA(model, rate=rate)
+    hist = {'step': [], 'raw': [], 'ema': []}
+    for step in range(1, steps + 1):
+        i = torch.randint(0, len(x_tr), (batch,), generator=gen)
+        loss = (model(x_tr[i]) - y_tr[i]).pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step(); ema.update()
+        if step % every == 0:
+            with torch.no_grad():
+                hist['step'].append(step); hist['raw'].append((model(x_ev) - y_ev).pow(2).mean().item())
+                with ema.swapped(model): hist['ema'].append((model(x_ev) - y_ev).pow(2).mean().item())
+    return hist
+
+def ema_effect(hist: dict, rate: float = 0.999) -> dict:
+    "What `ema_demo` shows: mean and spread of the last quarter of the evaluations, live vs EMA, and from which step on the EMA stays below."
+    import statistics
+    q = max(1, len(hist['raw']) // 4)
+    raw, ema = hist['raw'][-q:], hist['ema'][-q:]
+    after = next((i for i in range(len(hist['step'])) if all(e < w for e, w in zip(hist['ema'][i:], hist['raw'][i:]))), None)
+    return {'last': q, 'raw_mean': statistics.mean(raw), 'ema_mean': statistics.mean(ema), 'raw_sd': statistics.pstdev(raw),
+            'ema_sd': statistics.pstdev(ema), 'raw_final': hist['raw'][-1], 'ema_final': hist['ema'][-1],
+            'below_from': None if after is None else hist['step'][after]}

@@ -11,8 +11,8 @@ import torch.distributed as dist
 from torch import nn
 
 # %% auto #0
-__all__ = ['TASK_DEFAULTS', 'AdamATan2', 'sparse_table', 'sparse_sign_sgd_', 'gather_rows', 'SparseSignSGD', 'lr_at',
-           'task_defaults', 'find_sparse_embeddings', 'make_optimizers', 'set_lr']
+__all__ = ['TASK_DEFAULTS', 'AdamATan2', 'spirals', 'compare_run', 'sparse_table', 'sparse_sign_sgd_', 'gather_rows',
+           'SparseSignSGD', 'lr_at', 'task_defaults', 'find_sparse_embeddings', 'make_optimizers', 'set_lr']
 
 # %% ../nbs/14_optim.ipynb #49a4b745
 class AdamATan2(torch.optim.Optimizer):
@@ -47,6 +47,29 @@ class AdamATan2(torch.optim.Optimizer):
                 v.lerp_(g * g, 1.0 - b2)
                 p.add_(torch.atan2(m, v.sqrt() / math.sqrt(1.0 - b2 ** t)), alpha=-lr / (1.0 - b1 ** t))
         return loss
+
+# %% ../nbs/14_optim.ipynb #82029c14
+def spirals(n: int, gen: torch.Generator):
+    "n points of two interleaved spirals (class 0 or 1), with a little Gaussian noise."
+    t = torch.rand(n, generator=gen) * 3 * math.pi
+    c = torch.randint(0, 2, (n,), generator=gen)
+    r = t / (3 * math.pi)
+    x = torch.stack([r * torch.cos(t + math.pi * c), r * torch.sin(t + math.pi * c)], 1)
+    return x + 0.02 * torch.randn(x.shape, generator=gen), c
+
+def compare_run(make_opt, steps: int, scale: float = 1.0, seed: int = 0):
+    "A 2-48-48-2 tanh MLP on 256 spiral points, full batch, the loss multiplied by `scale` before backward: (losses, model)."
+    from trm_course.core import seed_everything
+    gen = torch.Generator().manual_seed(seed)
+    x, y = spirals(256, gen)
+    seed_everything(seed)
+    model = nn.Sequential(nn.Linear(2, 48), nn.Tanh(), nn.Linear(48, 48), nn.Tanh(), nn.Linear(48, 2))
+    opt, losses = make_opt(model.parameters()), torch.zeros(steps)
+    for i in range(steps):
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(); (loss * scale).backward(); opt.step()
+        losses[i] = loss.detach()
+    return losses.tolist(), model
 
 # %% ../nbs/14_optim.ipynb #14e7bfcf
 def sparse_table(emb: nn.Module) -> torch.Tensor:
