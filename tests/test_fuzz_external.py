@@ -93,8 +93,6 @@ def test_load_submission_not_utf8_or_deep(data):
 
 
 # ---------------------------------------------------------------- course checkpoints (checkpoint.py)
-@pytest.mark.xfail(strict=True, reason='checkpoint.py: `class CheckpointError(RuntimeError)` -> `class CheckpointError(ValueError)` '
-                   '(16_checkpoint.ipynb; the only handler that lists RuntimeError re-raises CheckpointError first)')
 def test_checkpoint_error_is_a_value_error():
     "Every reader's error should be a ValueError, so that one `except ValueError` catches all bad input."
     from trm_course.checkpoint import CheckpointError
@@ -189,9 +187,6 @@ def test_fuzz_parse_overrides(its):
     TrainConfig().overrides(its)          # the same items through the config: no other error either
 
 
-@pytest.mark.xfail(strict=True, reason="train.py _parse_value: a float field accepts 'nan'/'inf' (lr=nan trains on NaN). "
-                   "Fix (15_trainer.ipynb): after `if base == 'float': return float(t)` use "
-                   "`v = float(t); if not math.isfinite(v): raise ValueError; return v`")
 def test_overrides_refuse_non_finite_numbers():
     for item in ('lr=nan', 'lr=inf', 'ema_rate=-inf'):
         with pytest.raises(ValueError, match=item.split('=')[0]): parse_overrides([item])

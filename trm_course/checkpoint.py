@@ -18,7 +18,7 @@ VERSION = 1
 MUST_MATCH = ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup', 'pos_encodings', 'mlp_t',
               'puzzle_emb_ndim', 'puzzle_emb_len', 'loss', 'global_batch_size', 'ema', 'seed')
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ValueError):
     "A checkpoint cannot be used: missing, corrupt, truncated, or written by a different configuration."
 
 # %% auto #0

@@ -114,9 +114,12 @@ def _parse_value(name: str, text: str):
             if t.lower() in ('0', 'false', 'no', 'off'): return False
             raise ValueError
         if base == 'int': return int(float(t)) if float(t).is_integer() else int(t)
-        if base == 'float': return float(t)
+        if base == 'float':
+            v = float(t)
+            if not math.isfinite(v): raise ValueError   # nan, inf: no setting means that
+            return v
     except ValueError:
-        what = {'int': 'an integer', 'float': 'a number', 'bool': 'true or false'}[base]
+        what = {'int': 'an integer', 'float': 'a finite number', 'bool': 'true or false'}[base]
         raise ValueError(f'{name}={text!r}: expected {what}{" or none" if optional else ""}') from None
     return t
 
