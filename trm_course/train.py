@@ -25,7 +25,7 @@ from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, r
 # %% auto #0
 __all__ = ['MODEL_FIELDS', 'PRESETS', 'PUBLISHED_PRESETS', 'TrainConfig', 'valid_keys', 'parse_overrides', 'get_preset',
            'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
-           'dist_info', 'init_distributed', 'StepMetrics', 'Trainer', 'read_log', 'plot_log', 'save_figure', 'LivePlot',
+           'dist_info', 'init_distributed', 'StepMetrics', 'Trainer', 'read_log', 'plot_log', 'LivePlot',
            'build_sudoku4_data', 'plot_solved', 'quickstart', 'build_data_main', 'train_main', 'evaluate_main',
            'quickstart_main']
 
@@ -501,14 +501,6 @@ def plot_log(records, title: str | None = None):
     if title: fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-def save_figure(fig, path) -> Path:
-    "Save a matplotlib figure atomically (PNG) and close it."
-    import matplotlib.pyplot as plt
-    path = Path(path)
-    with atomic_write(path, 'wb') as f: fig.savefig(f, format='png', dpi=110, bbox_inches='tight')
-    plt.close(fig)
-    return path
 
 class LivePlot:
     "A `fit` callback that redraws the learning curve in a notebook every `every` steps (and after each evaluation)."
