@@ -51,7 +51,7 @@ CPU_DATA = {'sudoku4_cpu': 'sudoku4', 'sudoku6_cpu': 'sudoku6', 'maze_small_cpu'
 def build_real(name: str, out: Path) -> Path:
     "The CPU preset's own dataset (few puzzles: only the shapes and the sampler matter here)."
     import argparse as ap
-    from trm_course.train import build_data_main
+    from trm_course.cli import build_data_main
     small = {'sudoku4': (200, 50, 3), 'sudoku6': (100, 50, 3), 'maze_small': (500, 50, None), 'arc_tiny': (None, None, None)}
     n_train, n_test, n_aug = small[CPU_DATA[name]]
     args = ap.Namespace(kind=CPU_DATA[name], out=str(out), n_train=n_train, n_test=n_test, n_aug=n_aug, source='generated', seed=0)

@@ -10,8 +10,106 @@ from pathlib import Path
 import trm_course
 
 # %% auto #0
-__all__ = ['DATA_KINDS', 'add_quickstart_arguments', 'add_build_data_arguments', 'add_train_arguments', 'add_evaluate_arguments',
+__all__ = ['DATA_NAMES', 'DATA_KINDS', 'build_data_main', 'train_main', 'evaluate_main', 'quickstart_main',
+           'add_quickstart_arguments', 'add_build_data_arguments', 'add_train_arguments', 'add_evaluate_arguments',
            'build_parser', 'main']
+
+# %% ../nbs/99_cli.ipynb #d205ed9f
+def _fail(e: Exception) -> int:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+
+DATA_NAMES = {'sudoku4': 'sudoku4', 'sudoku6': 'sudoku6', 'sudoku': 'sudoku-extreme-1k-aug-1000', 'maze': 'maze-30x30-hard-1k',
+              'maze_small': 'maze-small', 'arc_tiny': 'arc-tiny', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
+
+def build_data_main(args) -> int:
+    "Build a dataset in the reference's format; prints its folder (the `data=` of a training run)."
+    from trm_course.train import build_sudoku4_data, resolve_data
+    try:
+        out = Path(args.out) if args.out else resolve_data(DATA_NAMES[args.kind])
+        k, n = args.kind, lambda v, d: d if v is None else v
+        if k == 'sudoku4':
+            path = build_sudoku4_data(out, n(args.n_train, 1000), n(args.n_aug, 7), n(args.n_test, 500), args.seed)
+        elif k in ('sudoku', 'sudoku6'):
+            from trm_course.sudoku import build_sudoku_dataset
+            size = 9 if k == 'sudoku' else 6
+            path = build_sudoku_dataset(out, size=size, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000),
+                                        n_aug=n(args.n_aug, 1000 if size == 9 else 20), seed=args.seed,
+                                        source=args.source if size == 9 else 'generated', progress=True,
+                                        difficulty='hard' if size == 9 else 'minimal')   # 6x6 never gets 'hard' (ch. 17)
+        elif k == 'maze':
+            from trm_course.maze import build_maze_dataset
+            path = build_maze_dataset(out, size=30, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000), seed=args.seed,
+                                      source=args.source, aug=True, progress=True)
+        elif k == 'maze_small':   # chapter 18: small mazes with a unique shortest path
+            from trm_course.maze_experiments import MAZE_SMALL, build_maze_small_dataset
+            path = build_maze_small_dataset(out, size=MAZE_SMALL['size'], min_len=MAZE_SMALL['min_len'],
+                                            n_train=n(args.n_train, MAZE_SMALL['n_train']), n_test=n(args.n_test, MAZE_SMALL['n_test']),
+                                            unique=MAZE_SMALL['unique'], seed=args.seed)
+        elif k == 'arc_tiny':
+            from trm_course.arc_eval import build_arc_tiny_data
+            path = build_arc_tiny_data(out, n_train=n(args.n_train, 8), num_aug=n(args.n_aug, 3), overwrite=True)
+        else:
+            from trm_course.arc_data import plan_recipe
+            from trm_course.dataset import build_arc_dataset
+            path = build_arc_dataset(out, plan_recipe(k, n(args.n_aug, 1000), allow_missing_conceptarc=False), overwrite=True)
+    except Exception as e: return _fail(e)
+    print(path)
+    return 0
+
+def train_main(args) -> int:
+    "Train a preset (with overrides); under torchrun every process runs this. Resumes with --resume."
+    import torch.distributed as dist
+    from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint
+    from trm_course.dataset import DatasetFormatError
+    from trm_course.train import Trainer, get_preset, init_distributed
+    try:
+        cfg = get_preset(args.preset).overrides(args.overrides)
+        if args.print_config: print(cfg); return 0
+        init_distributed()
+        tr = Trainer(cfg)
+        if args.resume:
+            src = latest_checkpoint(cfg.out_dir) if args.resume == 'auto' else args.resume
+            if src is not None:
+                p = load_checkpoint(tr, src)
+                if tr.rank == 0: print(f'resumed from {p} at step {tr.step}')
+        if tr.rank == 0: print(cfg); print(f'{tr.total_steps} steps on {tr.world_size} process(es), {tr.device}, {tr.precision}')
+        last = tr.fit()
+        if tr.rank == 0:
+            ev = [r for r in tr.history if r['kind'] == 'eval']
+            print(json.dumps({'last_train': last, 'last_eval': ev[-1] if ev else None}, indent=1))
+    except (ValueError, CheckpointError, DatasetFormatError, FileNotFoundError) as e: return _fail(e)
+    finally:
+        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+    return 0
+
+def evaluate_main(args) -> int:
+    "Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON."
+    from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint, read_checkpoint
+    from trm_course.dataset import DatasetFormatError
+    from trm_course.train import Trainer, TrainConfig
+    try:
+        src = Path(args.checkpoint)
+        if src.is_dir():
+            src = latest_checkpoint(src)
+            if src is None: raise CheckpointError(f'no checkpoint in {Path(args.checkpoint) / "checkpoints"}')
+        state = read_checkpoint(src)
+        cfg = TrainConfig(**state['config']).overrides(args.overrides).replace(progress=False)
+        tr = Trainer(cfg)
+        load_checkpoint(tr, src)
+        res = tr.evaluate(split=args.split, use_ema=not args.no_ema, max_examples=args.max_examples)
+    except (ValueError, CheckpointError, DatasetFormatError) as e: return _fail(e)
+    print(json.dumps({'checkpoint': str(src), 'step': tr.step, 'split': args.split, 'ema': not args.no_ema, **res}, indent=1))
+    return 0
+
+def quickstart_main(args) -> int:
+    "`trm-course quickstart`: 0, or 3 when --minutes stopped the training before --steps (an unfinished result)."
+    from trm_course.train import quickstart
+    try:
+        s = quickstart(out_dir=args.out, minutes=args.minutes, seed=args.seed, steps=args.steps, threads=args.threads,
+                       device=args.device, compile=args.compile)
+    except ValueError as e: return _fail(e)
+    return 3 if s['stopped_early'] else 0
 
 # %% ../nbs/99_cli.ipynb #29a2664a
 def _cmd_demo(args) -> int:
@@ -22,18 +120,13 @@ def _cmd_demo(args) -> int:
     print(f'wrote {" and ".join(stats["images"])} in {time.time() - t0:.1f}s')
     return 0
 
-def _train_command(name: str):
-    "A command that imports `trm_course.train` (and torch) only when it runs."
-    def run(args) -> int:
-        from trm_course import train
-        return getattr(train, name)(args)
-    run.__name__ = name
-    return run
-
-DATA_KINDS = ('sudoku4', 'sudoku6', 'sudoku', 'maze', 'maze_small', 'arc_tiny', 'arc1', 'arc2')
+# the datasets `build-data` knows, and the cache folder each one goes to (the `data=` name of its presets)
+DATA_NAMES = {'sudoku4': 'sudoku4', 'sudoku6': 'sudoku6', 'sudoku': 'sudoku-extreme-1k-aug-1000', 'maze': 'maze-30x30-hard-1k',
+              'maze_small': 'maze-small', 'arc_tiny': 'arc-tiny', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
+DATA_KINDS = tuple(DATA_NAMES)
 
 def add_quickstart_arguments(p) -> None:
-    "Arguments of `trm-course quickstart` (see train.quickstart_main)."
+    "Arguments of `trm-course quickstart` (see quickstart_main)."
     p.add_argument('--out', default='runs/quickstart', help='folder for quickstart_curve.png and quickstart_solved.png '
                    "(default: runs/quickstart; the README's pictures: --out images)")
     p.add_argument('--steps', type=int, default=1000, help='training steps (default: 1000)')
@@ -45,7 +138,7 @@ def add_quickstart_arguments(p) -> None:
     p.add_argument('--compile', action='store_true', help='torch.compile the tiny network (slow start; for GPUs)')
 
 def add_build_data_arguments(p) -> None:
-    "Arguments of `trm-course build-data` (see train.build_data_main)."
+    "Arguments of `trm-course build-data` (see build_data_main)."
     p.add_argument('kind', choices=DATA_KINDS, help='which dataset')
     p.add_argument('--out', default=None, help='dataset folder (default: $TRM_CACHE/datasets/<the preset data name>)')
     p.add_argument('--n-train', type=int, default=None, help='training puzzles (default: the published number / quickstart size)')
@@ -55,7 +148,7 @@ def add_build_data_arguments(p) -> None:
     p.add_argument('--seed', type=int, default=0)
 
 def add_train_arguments(p) -> None:
-    "Arguments of `trm-course train` (see train.train_main)."
+    "Arguments of `trm-course train` (see train_main)."
     p.add_argument('preset', nargs='?', default='sudoku4_cpu',
                    help='a preset of trm_course.train.PRESETS, e.g. sudoku4_cpu, sudoku_mlp_t, maze, arc1 (a wrong name lists them)')
     p.add_argument('overrides', nargs='*', help='key=value changes to the preset, e.g. lr=3e-4 ema=false data=path')
@@ -63,7 +156,7 @@ def add_train_arguments(p) -> None:
     p.add_argument('--print-config', action='store_true', help='print the configuration and exit')
 
 def add_evaluate_arguments(p) -> None:
-    "Arguments of `trm-course evaluate` (see train.evaluate_main)."
+    "Arguments of `trm-course evaluate` (see evaluate_main)."
     p.add_argument('checkpoint', help='a checkpoint file or a run folder (its latest checkpoint)')
     p.add_argument('overrides', nargs='*', help='key=value changes, e.g. data=path device=cpu')
     p.add_argument('--split', default='test', choices=['test', 'train'])
@@ -81,14 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--seed', type=int, default=0, help='which tasks to draw (default: 0)')
     d.set_defaults(func=_cmd_demo)
     for name, add, main_, help_ in [
-        ('quickstart', add_quickstart_arguments, 'quickstart_main',
+        ('quickstart', add_quickstart_arguments, quickstart_main,
          'train a small TRM on 4x4 Sudoku (GPU if there is one, else the CPU) and evaluate it (the README main job)'),
-        ('build-data', add_build_data_arguments, 'build_data_main', 'build a dataset in the reference on-disk format'),
-        ('train', add_train_arguments, 'train_main', 'train from a preset with key=value overrides'),
-        ('evaluate', add_evaluate_arguments, 'evaluate_main', 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
+        ('build-data', add_build_data_arguments, build_data_main, 'build a dataset in the reference on-disk format'),
+        ('train', add_train_arguments, train_main, 'train from a preset with key=value overrides'),
+        ('evaluate', add_evaluate_arguments, evaluate_main, 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
         s = sub.add_parser(name, help=help_)
         add(s)
-        s.set_defaults(func=_train_command(main_))
+        s.set_defaults(func=main_)
     return p
 
 def main(argv: list[str] | None = None) -> int:

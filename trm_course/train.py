@@ -26,8 +26,7 @@ from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, r
 __all__ = ['MODEL_FIELDS', 'PRESETS', 'PUBLISHED_PRESETS', 'TrainConfig', 'valid_keys', 'parse_overrides', 'get_preset',
            'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
            'dist_info', 'init_distributed', 'StepMetrics', 'Trainer', 'read_log', 'plot_log', 'LivePlot',
-           'build_sudoku4_data', 'plot_solved', 'quickstart', 'build_data_main', 'train_main', 'evaluate_main',
-           'quickstart_main']
+           'build_sudoku4_data', 'plot_solved', 'quickstart']
 
 # %% ../nbs/15_trainer.ipynb #27d777a1
 MODEL_FIELDS = ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup', 'halt_exploration_prob',
@@ -620,93 +619,3 @@ def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: in
           f"after {summary['steps']} steps{unfinished}; {summary['total_seconds']:.0f}s in all ({summary['train_seconds']:.0f}s "
           f"training) on {where}")
     return summary
-
-# %% ../nbs/15_trainer.ipynb #2ddb1e44
-def _fail(e: Exception) -> int:
-    print(f'error: {e}', file=sys.stderr)
-    return 2
-
-_DATA_NAME = {'sudoku4': 'sudoku4', 'sudoku6': 'sudoku6', 'sudoku': 'sudoku-extreme-1k-aug-1000', 'maze': 'maze-30x30-hard-1k',
-              'maze_small': 'maze-small', 'arc_tiny': 'arc-tiny', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
-
-def build_data_main(args) -> int:
-    "Build a dataset in the reference's format; prints its folder (the `data=` of a training run)."
-    try:
-        out = Path(args.out) if args.out else resolve_data(_DATA_NAME[args.kind])
-        k, n = args.kind, lambda v, d: d if v is None else v
-        if k == 'sudoku4':
-            path = build_sudoku4_data(out, n(args.n_train, 1000), n(args.n_aug, 7), n(args.n_test, 500), args.seed)
-        elif k in ('sudoku', 'sudoku6'):
-            from trm_course.sudoku import build_sudoku_dataset
-            size = 9 if k == 'sudoku' else 6
-            path = build_sudoku_dataset(out, size=size, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000),
-                                        n_aug=n(args.n_aug, 1000 if size == 9 else 20), seed=args.seed,
-                                        source=args.source if size == 9 else 'generated', progress=True,
-                                        difficulty='hard' if size == 9 else 'minimal')   # 6x6 never gets 'hard' (ch. 17)
-        elif k == 'maze':
-            from trm_course.maze import build_maze_dataset
-            path = build_maze_dataset(out, size=30, n_train=n(args.n_train, 1000), n_test=n(args.n_test, 1000), seed=args.seed,
-                                      source=args.source, aug=True, progress=True)
-        elif k == 'maze_small':   # chapter 18: small mazes with a unique shortest path
-            from trm_course.maze_experiments import MAZE_SMALL, build_maze_small_dataset
-            path = build_maze_small_dataset(out, size=MAZE_SMALL['size'], min_len=MAZE_SMALL['min_len'],
-                                            n_train=n(args.n_train, MAZE_SMALL['n_train']), n_test=n(args.n_test, MAZE_SMALL['n_test']),
-                                            unique=MAZE_SMALL['unique'], seed=args.seed)
-        elif k == 'arc_tiny':
-            from trm_course.arc_eval import build_arc_tiny_data
-            path = build_arc_tiny_data(out, n_train=n(args.n_train, 8), num_aug=n(args.n_aug, 3), overwrite=True)
-        else:
-            from trm_course.arc_data import plan_recipe
-            from trm_course.dataset import build_arc_dataset
-            path = build_arc_dataset(out, plan_recipe(k, n(args.n_aug, 1000), allow_missing_conceptarc=False), overwrite=True)
-    except Exception as e: return _fail(e)
-    print(path)
-    return 0
-
-def train_main(args) -> int:
-    "Train a preset (with overrides); under torchrun every process runs this. Resumes with --resume."
-    from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint
-    try:
-        cfg = get_preset(args.preset).overrides(args.overrides)
-        if args.print_config: print(cfg); return 0
-        init_distributed()
-        tr = Trainer(cfg)
-        if args.resume:
-            src = latest_checkpoint(cfg.out_dir) if args.resume == 'auto' else args.resume
-            if src is not None:
-                p = load_checkpoint(tr, src)
-                if tr.rank == 0: print(f'resumed from {p} at step {tr.step}')
-        if tr.rank == 0: print(cfg); print(f'{tr.total_steps} steps on {tr.world_size} process(es), {tr.device}, {tr.precision}')
-        last = tr.fit()
-        if tr.rank == 0:
-            ev = [r for r in tr.history if r['kind'] == 'eval']
-            print(json.dumps({'last_train': last, 'last_eval': ev[-1] if ev else None}, indent=1))
-    except (ValueError, CheckpointError, DatasetFormatError, FileNotFoundError) as e: return _fail(e)
-    finally:
-        if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
-    return 0
-
-def evaluate_main(args) -> int:
-    "Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON."
-    from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint, read_checkpoint
-    try:
-        src = Path(args.checkpoint)
-        if src.is_dir():
-            src = latest_checkpoint(src)
-            if src is None: raise CheckpointError(f'no checkpoint in {Path(args.checkpoint) / "checkpoints"}')
-        state = read_checkpoint(src)
-        cfg = TrainConfig(**state['config']).overrides(args.overrides).replace(progress=False)
-        tr = Trainer(cfg)
-        load_checkpoint(tr, src)
-        res = tr.evaluate(split=args.split, use_ema=not args.no_ema, max_examples=args.max_examples)
-    except (ValueError, CheckpointError, DatasetFormatError) as e: return _fail(e)
-    print(json.dumps({'checkpoint': str(src), 'step': tr.step, 'split': args.split, 'ema': not args.no_ema, **res}, indent=1))
-    return 0
-
-def quickstart_main(args) -> int:
-    "`trm-course quickstart`: 0, or 3 when --minutes stopped the training before --steps (an unfinished result)."
-    try:
-        s = quickstart(out_dir=args.out, minutes=args.minutes, seed=args.seed, steps=args.steps, threads=args.threads,
-                       device=args.device, compile=args.compile)
-    except ValueError as e: return _fail(e)
-    return 3 if s['stopped_early'] else 0
