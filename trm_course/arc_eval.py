@@ -160,8 +160,10 @@ class ArcEvaluator:
                 if i is None:
                     self._note('unmatched_input', f'puzzle {name!r}: the input canvas matches none of the task\'s test inputs; skipped'); continue
             row = preds[b]
-            if ((row < 0) | (row >= ARC_VOCAB)).any():
+            oov = (row < 0) | (row >= ARC_VOCAB)
+            if oov.any():                  # not a colour, so the crop stops there: read it as pad (crop_canvas refuses it)
                 self._note('out_of_vocab', f'puzzle {name!r}, test input {i}: tokens outside 0..{ARC_VOCAB - 1} (the crop stops there)')
+                row = np.where(oov, 0, row)
             grid = unaugment_grid(crop_canvas(row), tid, perm)
             if grid.size == 0:
                 self._note('empty', f'puzzle {name!r}, test input {i}: the prediction crops to an empty grid'
@@ -405,11 +407,12 @@ def evaluate_arc(model, batches, evaluator: ArcEvaluator, N_sup: int | None = No
     try:
         for batch in batches:
             if isinstance(batch, tuple): batch = batch[1]          # ('all', batch, effective size) from the loader
-            b = {k: torch.as_tensor(batch[k]).to(device) for k in ('inputs', 'puzzle_identifiers')}
+            host = {k: torch.as_tensor(batch[k]) for k in ('inputs', 'puzzle_identifiers')}
+            b = {k: v.to(device, non_blocking=True) for k, v in host.items()}
             preds, q = predict_batch(model, b, N_sup)
-            preds, inputs = preds.cpu(), b['inputs'].cpu()
+            preds, q, inputs = preds.cpu(), q.cpu(), host['inputs'].cpu()   # the batch's only device-to-host copies
             if inputs.shape[-1] != CANVAS * CANVAS: preds, inputs = grow_canvas(preds), grow_canvas(inputs)
-            evaluator.update(b['puzzle_identifiers'].cpu(), preds, q.cpu(), inputs=inputs)
+            evaluator.update(host['puzzle_identifiers'].cpu(), preds, q, inputs=inputs)
     finally:
         model.train(was_training)
     return evaluator.result(save_dir=save_dir, group=group)
