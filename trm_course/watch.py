@@ -20,7 +20,7 @@ from .arc_data import CANVAS, crop_canvas
 # %% auto #0
 __all__ = ['KINDS', 'Trace', 'trace', 'cell_changes', 'first_right', 'halt_steps', 'accuracy_by_step', 'halting_savings',
            'arc_crop', 'plot_state', 'default_steps', 'plot_strip', 'save_animation', 'plot_accuracy_by_step',
-           'watch_widget']
+           'watch_widget', 'to_batch', 'drop_seen', 'train_trm', 'fit_or_load', 'watch_sudoku_task', 'watch_maze_task']
 
 # %% ../nbs/21_watch.ipynb #ad69bec1
 @dataclass
@@ -78,7 +78,7 @@ def _batch_tensors(model, batch: dict):
     dev = model.y_init.device
     inputs = torch.as_tensor(batch['inputs']).to(dev)
     ids = batch.get('puzzle_identifiers')
-    if ids is None and model.cfg.puzzle_emb_ndim > 0: ids = torch.zeros(inputs.shape[0], dtype=torch.long)
+    if ids is None and model.cfg.puzzle_emb_ndim > 0: ids = torch.zeros(inputs.shape[0], dtype=torch.long, device=dev)
     ids = None if ids is None else torch.as_tensor(ids).to(dev)
     labels = batch.get('labels')
     labels = None if labels is None else torch.as_tensor(labels).cpu().numpy().astype(np.int64)
@@ -102,19 +102,21 @@ def trace(model, batch: dict, N_sup: int | None = None, probe_z: bool = False) -
         cos_sin = model.cos_sin()
         B, L = inputs.shape
         y, z = model.initial_carry(B, inputs.device)
-        preds = np.zeros((N_sup, cfg.T, B, L), np.int64)
-        zp = np.zeros_like(preds) if probe_z else None
-        q_halt = np.zeros((N_sup, B), np.float32)
+        dev = inputs.device          # everything is collected on the model's device and moved to the host once
+        preds = torch.zeros((N_sup, cfg.T, B, L), dtype=torch.long, device=dev)
+        zp = torch.zeros_like(preds) if probe_z else None
+        q_halt = torch.zeros((N_sup, B), dtype=torch.float32, device=dev)
         for k in range(N_sup):
             for t in range(cfg.T):   # deep_recursion = T latent recursions (gradients do not change the values)
                 y, z = latent_recursion(model.net, x, y, z, cfg.n, cos_sin)
                 logits, q, _ = model.heads(y)
-                preds[k, t] = logits.argmax(-1).cpu().numpy()
-                if probe_z: zp[k, t] = model.lm_head(z)[:, cfg.prefix:].argmax(-1).cpu().numpy()
-            q_halt[k] = q.float().cpu().numpy()
+                preds[k, t] = logits.argmax(-1)
+                if probe_z: zp[k, t] = model.lm_head(z)[:, cfg.prefix:].argmax(-1)
+            q_halt[k] = q.float()
     finally:
         model.train(was_training)
-    return Trace(inputs.cpu().numpy().astype(np.int64), labels, preds, q_halt, logits, cfg.T, cfg.n, zp)
+    return Trace(inputs.cpu().numpy().astype(np.int64), labels, preds.cpu().numpy(), q_halt.cpu().numpy(), logits,
+                 cfg.T, cfg.n, None if zp is None else zp.cpu().numpy())
 
 # %% ../nbs/21_watch.ipynb #545ce27a
 def cell_changes(tr: Trace, level: str = 'step') -> np.ndarray:
@@ -340,3 +342,120 @@ def watch_widget(tr: Trace, kind: str = 'sudoku', index: int = 0):
     box = W.VBox([W.HBox([ex, st, cy, pr]), info, out])
     box.controls = {'example': ex, 'step': st, 'cycle': cy, 'probe': pr, 'out': out, 'info': info}
     return box
+
+# %% ../nbs/21_watch.ipynb #c3e7a9d1
+def to_batch(q, a, ids=None, ignore_pad: bool = False, device=None) -> dict:
+    "Token arrays (N, L) -> a batch dict on `device` (default: get_device()); labels equal to pad 0 ignored if ignore_pad."
+    device = get_device() if device is None else torch.device(device)
+    q = torch.as_tensor(np.asarray(q), dtype=torch.long); a = torch.as_tensor(np.asarray(a), dtype=torch.long)
+    if q.shape != a.shape: raise ValueError(f'to_batch: questions {tuple(q.shape)} and answers {tuple(a.shape)} differ in shape')
+    if ignore_pad: a = torch.where(a == 0, -100, a)
+    ids = torch.zeros(len(q), dtype=torch.long) if ids is None else torch.as_tensor(np.asarray(ids), dtype=torch.long)
+    return {'inputs': q.to(device), 'labels': a.to(device), 'puzzle_identifiers': ids.to(device)}
+
+def drop_seen(train: dict, test: dict) -> dict:
+    "`test` without the puzzles whose question is also a training question (every array of length N is filtered)."
+    seen = {q.tobytes() for q in np.asarray(train['question'])}
+    keep = np.array([i for i, q in enumerate(np.asarray(test['question'])) if q.tobytes() not in seen], np.int64)
+    n = len(test['question'])
+    return {k: v[keep] if isinstance(v, np.ndarray) and len(v) == n else v for k, v in test.items()}
+
+def train_trm(cfg, sample, steps: int, lr: float = 1e-3, batch_size: int = 64, puzzle_emb_lr: float = 1e-2,
+              weight_decay: float = 0.1, seed: int = 0, warmup: int | None = None, min_ratio: float = 1.0, device=None):
+    """A TRM trained for `steps` optimizer steps on batches `sample(B, rng)`: chapter 11's `TRMWithLoss` (continuous
+    refill, halting with exploration, stablemax + halting loss), chapter 14's `make_optimizers` and `set_lr` (linear
+    warm-up over `warmup` steps, default steps // 10, then cosine down to lr * min_ratio). Seeded: the same seed gives
+    the same initial weights, batches and exploration. Returns the model (eval mode) and the per-step losses
+    (a tensor on the model's device, read once at the end, so a GPU is never made to wait)."""
+    from trm_course.recursion import TRM
+    from trm_course.halting import TRMWithLoss
+    from trm_course.optim import make_optimizers, set_lr
+    if steps < 1: raise ValueError(f'train_trm: steps={steps} must be >= 1')
+    device = get_device() if device is None else torch.device(device)
+    warmup = max(1, steps // 10) if warmup is None else warmup
+    seed_everything(seed)
+    model = TRM(cfg).to(device)
+    head = TRMWithLoss(model, loss='stablemax')
+    opts, base = make_optimizers(model, lr=lr, weight_decay=weight_decay, puzzle_emb_lr=puzzle_emb_lr,
+                                 puzzle_emb_weight_decay=weight_decay)
+    rng = np.random.default_rng(seed)
+    model.train(); carry = head.initial_carry(sample(batch_size, rng))
+    losses = torch.zeros(steps, device=device)
+    for it in range(1, steps + 1):
+        set_lr(opts, base, it, warmup=warmup, total=steps, min_ratio=min_ratio)
+        carry, loss, _, _, _ = head(carry, sample(batch_size, rng))
+        (loss / batch_size).backward()
+        for o in opts: o.step(); o.zero_grad()
+        losses[it - 1] = loss.detach() / batch_size
+    return model.eval(), losses.cpu()
+
+def fit_or_load(name: str, cfg, sample, steps: int, data_key: str = '', device=None, verbose: bool = True, **train_args):
+    """`train_trm(cfg, sample, steps, **train_args)`, cached in cache_dir('models') under a name that hashes the
+    configuration, the data key and the training arguments: a second call loads the weights instead of training."""
+    import hashlib, time
+    from trm_course.recursion import TRM
+    device = get_device() if device is None else torch.device(device)
+    key = hashlib.sha256(repr((cfg, steps, data_key, sorted(train_args.items()))).encode()).hexdigest()[:12]
+    path = cache_dir('models') / f'watch_{name}_{key}.pt'
+    if path.exists():
+        seed_everything(train_args.get('seed', 0))
+        model = TRM(cfg).to(device)
+        model.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+        if verbose: print(f'{name}: loaded {path.name} (trained earlier for {steps} steps)')
+        return model.eval()
+    t0 = time.time()
+    model, losses = train_trm(cfg, sample, steps, device=device, **train_args)
+    if verbose:
+        k = max(1, steps // 10)
+        print(f'{name}: trained {steps} steps in {time.time() - t0:.0f} s; mean loss per example, first and last '
+              f'{k} steps: {losses[:k].mean():.3f} -> {losses[-k:].mean():.3f}; cached as {path.name}')
+    with atomic_write(path) as f: torch.save(model.state_dict(), f)
+    return model
+
+
+# %% ../nbs/21_watch.ipynb #e6c9f3a2
+def watch_sudoku_task(device=None, forward_dtype: str = 'float32') -> dict:
+    """Chapter 21's Sudoku model to watch, by mode (`pick`): generated puzzles (training seed 1, held-out seed 2, none
+    of them a training puzzle), a sampler of shuffled training copies, the TRM configuration and the training
+    arguments of `train_trm` / `fit_or_load`. Quick: 4x4; full: 6x6."""
+    from trm_course.network import TRMConfig
+    from trm_course.sudoku import generate_sudokus, shuffle_sudoku, sudoku_tokens, SUDOKU_VOCAB
+    device = get_device() if device is None else torch.device(device)
+    SN = pick(4, 6)
+    train = generate_sudokus(pick(400, 3000), n=SN, seed=1)
+    test = drop_seen(train, generate_sudokus(pick(100, 500), n=SN, seed=2))
+    def sample(B, rng):
+        "B shuffled copies of random training puzzles (the paper's validity-preserving augmentation), on the device."
+        idx = rng.integers(0, len(train['question']), B)
+        q, a = zip(*(shuffle_sudoku(train['question'][i], train['answer'][i], rng) for i in idx))
+        return to_batch(sudoku_tokens(np.stack(q)), sudoku_tokens(np.stack(a)), device=device)
+    cfg = TRMConfig(vocab_size=SUDOKU_VOCAB, seq_len=SN * SN, hidden_size=pick(64, 256), num_heads=pick(4, 8),
+                    expansion=pick(2, 4), T=pick(2, 3), n=pick(2, 6), N_sup=16, mlp_t=True, pos_encodings='none',
+                    puzzle_emb_len=1, forward_dtype=forward_dtype)
+    fit = dict(steps=pick(1000, 20000), lr=1e-3, warmup=100, min_ratio=0.0, batch_size=pick(64, 256),
+               data_key=f'sudoku{SN}-{len(train["question"])}-seed1')
+    batch = to_batch(sudoku_tokens(test['question']), sudoku_tokens(test['answer']), device=device)
+    return dict(size=SN, train=train, test=test, sample=sample, cfg=cfg, fit=fit, batch=batch)
+
+def watch_maze_task(device=None, forward_dtype: str = 'float32') -> dict:
+    """Chapter 21's maze model to watch, by mode: mazes with a unique shortest path (chapter 18's generator; training
+    seed 1, held-out seed 2, none of them a training maze), a sampler, the configuration and training arguments.
+    Quick: 5x5, path > 4 moves; full: 9x9, path > 14 moves."""
+    from trm_course.network import TRMConfig
+    from trm_course.maze import MAZE_VOCAB
+    from trm_course.maze_experiments import generate_unique_mazes
+    device = get_device() if device is None else torch.device(device)
+    MS, ML = pick(5, 9), pick(4, 14)
+    train = generate_unique_mazes(pick(1000, 2000), MS, ML, seed=1)
+    test = drop_seen(train, generate_unique_mazes(pick(100, 300), MS, ML, seed=2))
+    def sample(B, rng):
+        idx = rng.integers(0, len(train['question']), B)
+        return to_batch(train['question'][idx].reshape(B, -1), train['answer'][idx].reshape(B, -1), device=device)
+    cfg = TRMConfig(vocab_size=MAZE_VOCAB, seq_len=MS * MS, hidden_size=pick(64, 256), num_heads=pick(4, 8), expansion=4,
+                    T=2, n=2, N_sup=pick(4, 16), mlp_t=True, pos_encodings='none', puzzle_emb_len=1, forward_dtype=forward_dtype)
+    fit = dict(steps=pick(300, 20000), lr=pick(2e-3, 1e-3), batch_size=pick(32, 128),
+               data_key=f'maze{MS}-{ML}-unique-{len(train["question"])}-seed1')
+    n = len(test['question'])
+    batch = to_batch(test['question'].reshape(n, -1), test['answer'].reshape(n, -1), device=device)
+    return dict(size=MS, min_len=ML, train=train, test=test, sample=sample, cfg=cfg, fit=fit, batch=batch)
+
