@@ -358,6 +358,8 @@ def load_submission(path) -> dict:
     if not path.exists(): raise SubmissionError(f'{path}: no such submission file')
     try: return json.loads(path.read_text())
     except json.JSONDecodeError as e: raise SubmissionError(f'{path}: not valid JSON ({e})') from None
+    except UnicodeDecodeError as e: raise SubmissionError(f'{path}: not UTF-8 text (byte {e.start})') from None
+    except RecursionError: raise SubmissionError(f'{path}: not valid JSON (nested too deeply)') from None
 
 def _solutions(solutions) -> dict[str, list]:
     "{task: [answer grid, ...]} from Kaggle solutions {id: [grid, ...]}, test_puzzles with outputs, or tasks."
