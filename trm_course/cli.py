@@ -133,7 +133,8 @@ def add_quickstart_arguments(p) -> None:
     p.add_argument('--minutes', type=float, default=None, help='optional cap on the wall time; a run it stops is '
                    'reported as unfinished and the command exits with status 3 (default: no cap)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--threads', type=int, default=2, help='CPU threads (default: 2)')
+    p.add_argument('--threads', type=int, default=None,
+                   help='CPU threads (default: the cores free at the start, at most 2: a busy machine gets 1)')
     p.add_argument('--device', default='auto', help="'auto' (a GPU if there is one, else the CPU), 'cpu', 'cuda', ...")
     p.add_argument('--compile', action='store_true', help='torch.compile the tiny network (slow start; for GPUs)')
 

@@ -26,7 +26,7 @@ from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, r
 __all__ = ['MODEL_FIELDS', 'PRESETS', 'PUBLISHED_PRESETS', 'TrainConfig', 'valid_keys', 'parse_overrides', 'get_preset',
            'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
            'dist_info', 'init_distributed', 'StepMetrics', 'Trainer', 'read_log', 'plot_log', 'LivePlot',
-           'build_sudoku4_data', 'plot_solved', 'quickstart']
+           'build_sudoku4_data', 'plot_solved', 'cpu_threads', 'quickstart']
 
 # %% ../nbs/15_trainer.ipynb #27d777a1
 MODEL_FIELDS = ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup', 'halt_exploration_prob',
@@ -564,8 +564,18 @@ def plot_solved(preds: dict, n: int = 8, cols: int = 4, title: str | None = None
     return fig
 
 # %% ../nbs/15_trainer.ipynb #815253c3
+def cpu_threads(most: int = 2) -> int:
+    """Threads for a small CPU job: the cores that are free now (cores minus the 1-minute load average), at least 1 and at
+    most `most`. A tiny model gains from a second thread only if a second core is free: on this project's 2-core machine
+    sudoku4_cpu trains at about 7 steps/s with 2 threads and 4.3 with 1 when idle, but beside two CPU-heavy processes
+    at 0.2-1.7 steps/s with 2 threads and 2.5-3.4 with 1 (`benchmarks/bench_threads.py`, results/threads_cpu.txt)."""
+    cores = os.cpu_count() or 1
+    try: free = cores - os.getloadavg()[0]
+    except (AttributeError, OSError): free = cores          # no load average (Windows): trust the core count
+    return max(1, min(most, cores, round(free)))
+
 def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: int = 0, steps: int = 1000, n_train: int = 1000,
-               n_aug: int = 7, n_test: int = 500, threads: int | None = 2, data_dir=None, progress: bool = True,
+               n_aug: int = 7, n_test: int = 500, threads: int | None = None, data_dir=None, progress: bool = True,
                device: str = 'auto', compile: bool = False) -> dict:
     """Build 4x4 Sudoku data, train the `sudoku4_cpu` model for `steps` steps on `device` ('auto': `get_device()`, a GPU
     if there is one), evaluate on held-out puzzles with all N_sup steps, save `quickstart_curve.png` and
@@ -574,7 +584,9 @@ def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: in
     import tempfile
     if minutes is not None and not minutes > 0: raise ValueError(f'minutes must be a positive number or None, got {minutes!r}')
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f'steps must be a positive integer, got {steps!r}')
-    if threads: torch.set_num_threads(threads)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f'threads must be a positive integer or None (= the free cores, at most 2), got {threads!r}')
+    torch.set_num_threads(threads or cpu_threads())
     t_start = time.time()
     work = Path(tempfile.mkdtemp(prefix='trm-quickstart-'))
     data = Path(data_dir) if data_dir else work / 'sudoku4'
