@@ -26,7 +26,7 @@ from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, r
 __all__ = ['MODEL_FIELDS', 'PRESETS', 'PUBLISHED_PRESETS', 'TrainConfig', 'valid_keys', 'parse_overrides', 'get_preset',
            'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
            'dist_info', 'init_distributed', 'StepMetrics', 'Trainer', 'read_log', 'plot_log', 'LivePlot',
-           'build_sudoku4_data', 'plot_solved', 'cpu_threads', 'quickstart']
+           'build_sudoku4_data', 'plot_solved', 'free_cores', 'cpu_threads', 'quickstart']
 
 # %% ../nbs/15_trainer.ipynb #27d777a1
 MODEL_FIELDS = ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup', 'halt_exploration_prob',
@@ -564,15 +564,27 @@ def plot_solved(preds: dict, n: int = 8, cols: int = 4, title: str | None = None
     return fig
 
 # %% ../nbs/15_trainer.ipynb #815253c3
-def cpu_threads(most: int = 2) -> int:
-    """Threads for a small CPU job: the cores that are free now (cores minus the 1-minute load average), at least 1 and at
-    most `most`. A tiny model gains from a second thread only if a second core is free: on this project's 2-core machine
-    sudoku4_cpu trains at about 7 steps/s with 2 threads and 4.3 with 1 when idle, but beside two CPU-heavy processes
-    at 0.2-1.7 steps/s with 2 threads and 2.5-3.4 with 1 (`benchmarks/bench_threads.py`, results/threads_cpu.txt)."""
+def free_cores(window: float = 0.5) -> float:
+    """How many cores are idle right now: on Linux the idle share of all CPU time over `window` seconds (from
+    /proc/stat) times the core count; elsewhere the core count minus the 1-minute load average (which lags)."""
     cores = os.cpu_count() or 1
-    try: free = cores - os.getloadavg()[0]
-    except (AttributeError, OSError): free = cores          # no load average (Windows): trust the core count
-    return max(1, min(most, cores, round(free)))
+    def snap():
+        with open('/proc/stat') as f: v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v)                    # idle + iowait, all
+    try:
+        (i0, t0), _ = snap(), time.sleep(window)
+        i1, t1 = snap()
+        return cores * (i1 - i0) / max(1, t1 - t0)
+    except (OSError, ValueError, IndexError):
+        try: return cores - os.getloadavg()[0]
+        except (AttributeError, OSError): return float(cores)   # no load average either (Windows): trust the count
+
+def cpu_threads(most: int = 2) -> int:
+    """Threads for a small CPU job: the cores idle now (`free_cores`), at least 1 and at most `most`. A tiny model gains
+    from a second thread only if a second core is free: on this project's 2-core machine sudoku4_cpu trains at about
+    7 steps/s with 2 threads and 4.3 with 1 when idle, but beside two CPU-heavy processes at 0.2-1.7 steps/s with 2
+    threads and 2.5-3.4 with 1 (`benchmarks/bench_threads.py`, results/threads_cpu.txt)."""
+    return max(1, min(most, os.cpu_count() or 1, round(free_cores())))
 
 def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: int = 0, steps: int = 1000, n_train: int = 1000,
                n_aug: int = 7, n_test: int = 500, threads: int | None = None, data_dir=None, progress: bool = True,
