@@ -6,7 +6,7 @@ own error (a ValueError subclass) whose message names the input and the problem;
 Where a test found a bug in a module this file does not own, it is marked `xfail(strict=True)` with the fix in its
 reason (strict: the mark fails the suite as soon as the fix lands, so it is then removed).
 
-Profiles (seeded, `derandomize=True`): `ci` (default, 100 examples per test) and `long` (2,000):
+Profiles (seeded, `derandomize=True`, registered in conftest.py): `ci` (default, 120 examples per test) and `long` (2,000):
     HYPOTHESIS_PROFILE=long pytest tests/test_fuzz_external.py -n 0
 """
 import contextlib, dataclasses, io, json, math, os, tempfile
@@ -17,13 +17,9 @@ import pytest
 import torch
 
 hypothesis = pytest.importorskip('hypothesis')
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
-_COMMON = dict(derandomize=True, deadline=None, database=None, print_blob=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-settings.register_profile('ci', max_examples=100, **_COMMON)
-settings.register_profile('long', max_examples=2000, **_COMMON)
-settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
+# the seeded profiles 'ci' (default) and 'long' are registered once, in conftest.py
 
 from trm_course.arc_eval import SubmissionError, load_submission, score_submission, validate_submission
 

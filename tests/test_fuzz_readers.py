@@ -19,13 +19,9 @@ import pytest
 import torch
 
 hypothesis = pytest.importorskip('hypothesis')
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-_COMMON = dict(derandomize=True, deadline=None, database=None, print_blob=True,
-               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
-settings.register_profile('ci', max_examples=120, **_COMMON)
-settings.register_profile('long', max_examples=2000, **_COMMON)
-settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'ci'))
+# the seeded profiles 'ci' (default) and 'long' are registered once, in conftest.py
 
 from trm_course.sudoku import (SudokuDataError, format_sudoku, generate_sudokus, is_valid_solution, read_sudoku_csv,
                                shuffle_sudoku)
