@@ -10,9 +10,9 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / 'trm_course'
 LAYERS = [('core',), ('grids', 'arc', 'sudoku', 'maze', 'arc_data', 'dataset'),
-          ('layers', 'network', 'recursion', 'supervision', 'halting', 'reference'),
-          ('ema', 'optim', 'train', 'checkpoint'),
-          ('experiments', 'maze_experiments', 'arc_eval', 'watch'), ('cli',)]
+          ('layers', 'network', 'recursion', 'supervision', 'halting', 'reference', 'hrm', 'tiny'),
+          ('ema', 'optim', 'recipes', 'train', 'checkpoint'),
+          ('experiments', 'maze_experiments', 'arc_eval', 'watch', 'ablations', 'test_time'), ('cli',)]
 LAYER = {m: i for i, mods in enumerate(LAYERS) for m in mods}
 
 

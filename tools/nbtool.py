@@ -172,11 +172,11 @@ def main(argv):
     elif cmd == 'run':
         for a in args: run(Path(a))
     elif cmd == 'figures':
-        paths = [Path(a) for a in args] or sorted((ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb'))
+        paths = [Path(a) for a in args] or sorted((ROOT / 'nbs').glob('[0-9][0-9]*_*.ipynb'))
         for p in paths: run(p, figures=True)
         print('images/ rewritten by', len(paths), 'notebook(s): review `git diff --stat images/` before committing')
     elif cmd == 'sync':
-        changed = [p for p in sorted((ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb')) if sync(p)]
+        changed = [p for p in sorted((ROOT / 'nbs').glob('[0-9][0-9]*_*.ipynb')) if sync(p)]
         print(f'{len(changed)} notebook(s) updated', *changed, sep='\n')
     elif cmd == 'readme':
         with open(ROOT / 'README.md', 'w') as f: f.write(render_readme())

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def chapters(nbs: Path, only: list[str] | None) -> list[Path]:
     "The chapter notebooks (`NN_name.ipynb`) in order, optionally only those whose number or name is in `only`."
-    found = sorted(p for p in nbs.glob('[0-9][0-9]_*.ipynb'))
+    found = sorted(p for p in nbs.glob('[0-9][0-9]*_*.ipynb'))
     if not only: return found
     pick = [p for p in found if any(p.stem == o or p.stem.split('_')[0] == o or p.name == o for o in only)]
     missing = [o for o in only if not any(p.stem == o or p.stem.split('_')[0] == o or p.name == o for p in found)]
