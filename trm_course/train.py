@@ -250,7 +250,8 @@ class StepMetrics(Mapping):
 
 class Trainer:
     "TRM training as the reference does it: ACT with continuous refill, AdamATan2 + sparse sign-SGD, warm-up, EMA, evaluation."
-    def __init__(self, cfg: TrainConfig, verbose: bool = True):
+    def __init__(self, cfg: TrainConfig, verbose: bool = True, build=None):
+        "`build(model_cfg, cfg)`, if given, makes the trained module instead of `TRMWithLoss(TRM(model_cfg))` (model variants)."
         self.cfg, self.verbose = cfg, verbose
         self.rank, self.world_size = dist_info()
         if cfg.global_batch_size % self.world_size:
@@ -274,10 +275,12 @@ class Trainer:
                                    num_puzzle_identifiers=meta['num_puzzle_identifiers'], forward_dtype=self.precision,
                                    batch_size=self.local_batch_size, **{k: getattr(cfg, k) for k in MODEL_FIELDS})
         seed_everything(cfg.seed)
-        model = TRM(self.model_cfg).to(self.device)
-        if cfg.compile: model.net.compile()     # in place: parameter names (and checkpoints) stay the same
-        self.model = TRMWithLoss(model, loss=cfg.loss, N_sup=cfg.N_sup, exploration_prob=cfg.halt_exploration_prob,
-                                 halt_loss_weight=cfg.halt_loss_weight).to(self.device)
+        if build is None:
+            model = TRM(self.model_cfg).to(self.device)
+            self.model = TRMWithLoss(model, loss=cfg.loss, N_sup=cfg.N_sup, exploration_prob=cfg.halt_exploration_prob,
+                                     halt_loss_weight=cfg.halt_loss_weight).to(self.device)
+        else: self.model = build(self.model_cfg, cfg).to(self.device)
+        if cfg.compile: self.model.model.net.compile()   # in place: parameter names (and checkpoints) stay the same
         if self.world_size > 1:
             with torch.no_grad():
                 for t in list(self.model.parameters()) + list(self.model.buffers()): dist.broadcast(t, src=0)
