@@ -13,28 +13,84 @@ from torch import nn
 from .layers import *
 
 # %% auto #0
-__all__ = ['REFERENCE_NAMES', 'REFERENCE_IGNORED', 'POS_ENCODINGS', 'DTYPES', 'PUBLISHED_CONFIGS', 'PUBLISHED_PARAMS',
-           'TRMConfig', 'Block', 'ReasoningNet', 'PuzzleEmbedding', 'TRMNetwork', 'count_parameters']
+__all__ = ['POS_ENCODINGS', 'DTYPES', 'OPEN_FIELDS', 'PUBLISHED_CONFIGS', 'PUBLISHED_PARAMS', 'check_model_config', 'ModelConfig',
+           'TRMConfig', 'Block', 'ReasoningNet', 'PuzzleEmbedding', 'validate_inputs', 'check_input_values',
+           'TRMNetwork', 'count_parameters']
 
 # %% ../nbs/08_network.ipynb #3e07fc1e
-REFERENCE_NAMES = {  # course (paper) name -> reference config field
-    'vocab_size': 'vocab_size', 'seq_len': 'seq_len', 'hidden_size': 'hidden_size', 'num_heads': 'num_heads',
-    'expansion': 'expansion', 'layers': 'L_layers', 'T': 'H_cycles', 'n': 'L_cycles', 'N_sup': 'halt_max_steps',
-    'halt_exploration_prob': 'halt_exploration_prob', 'pos_encodings': 'pos_encodings', 'mlp_t': 'mlp_t',
-    'puzzle_emb_ndim': 'puzzle_emb_ndim', 'puzzle_emb_len': 'puzzle_emb_len',
-    'num_puzzle_identifiers': 'num_puzzle_identifiers', 'rope_theta': 'rope_theta', 'rms_norm_eps': 'rms_norm_eps',
-    'forward_dtype': 'forward_dtype', 'batch_size': 'batch_size',
-}
-# reference fields that carry no information for TRM (HRM leftovers); accepted and checked when read
-REFERENCE_IGNORED = {'H_layers': None, 'no_ACT_continue': True}
 POS_ENCODINGS = ('rope', 'learned', 'none')
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
+# fields that a dataset (or the run) gives; None means "not known yet" (a recipe's model config leaves them open)
+OPEN_FIELDS = ('vocab_size', 'seq_len', 'num_puzzle_identifiers', 'forward_dtype')
 
+def check_model_config(c) -> None:
+    "One clear ValueError for the first problem of a model configuration (`TRMConfig` runs it on every construction)."
+    def bad(msg): raise ValueError(f'{type(c).__name__}: {msg}')
+    for name in ('vocab_size', 'seq_len', 'hidden_size', 'num_heads', 'layers', 'T', 'n', 'N_sup'):
+        v = getattr(c, name)
+        if v is None and name in OPEN_FIELDS: continue
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1: bad(f'{name} must be a positive integer, got {v!r}')
+    if c.vocab_size is not None and c.vocab_size < 2: bad(f'vocab_size must be at least 2, got {c.vocab_size}')
+    if not c.expansion > 0: bad(f'expansion must be positive, got {c.expansion}')
+    if c.pos_encodings not in POS_ENCODINGS: bad(f'pos_encodings {c.pos_encodings!r} is not one of {POS_ENCODINGS}')
+    if c.forward_dtype is not None and c.forward_dtype not in DTYPES:
+        bad(f'forward_dtype {c.forward_dtype!r} is not one of {tuple(DTYPES)}')
+    if not 0 <= c.halt_exploration_prob <= 1: bad(f'halt_exploration_prob must be in [0, 1], got {c.halt_exploration_prob}')
+    if not c.mlp_t and c.hidden_size % c.num_heads:
+        bad(f'hidden_size {c.hidden_size} is not divisible by num_heads {c.num_heads}')
+    if c.pos_encodings == 'rope' and not c.mlp_t and c.head_dim % 2:
+        bad(f'rotary embedding needs an even head dimension, got hidden_size/num_heads = {c.head_dim}')
+    if c.puzzle_emb_ndim < 0 or c.puzzle_emb_len < 0:
+        bad(f'puzzle_emb_ndim and puzzle_emb_len must be >= 0, got {c.puzzle_emb_ndim}, {c.puzzle_emb_len}')
+    if c.puzzle_emb_ndim == 0 and c.puzzle_emb_len > 0:
+        bad(f'puzzle_emb_len={c.puzzle_emb_len} prefix positions but puzzle_emb_ndim=0 (no puzzle vector to put '
+            'there); set puzzle_emb_len=0 for a model without puzzle embedding')
+    if c.puzzle_emb_ndim > c.prefix * c.hidden_size:
+        bad(f'the puzzle vector ({c.puzzle_emb_ndim} numbers) does not fit in puzzle_emb_len={c.puzzle_emb_len} '
+            f'positions of width {c.hidden_size}; use puzzle_emb_len >= {-(-c.puzzle_emb_ndim // c.hidden_size)} or 0')
+    if c.puzzle_emb_ndim > 0 and c.num_puzzle_identifiers is not None and c.num_puzzle_identifiers < 1:
+        bad(f'num_puzzle_identifiers must be >= 1 with a puzzle embedding, got {c.num_puzzle_identifiers}')
+
+# %% ../nbs/08_network.ipynb #750dbbf8
+class ModelConfig:
+    "What every model configuration can do (`TRMConfig` below and its variants): leave fields open, fill them, copy."
+    @classmethod
+    def template(cls, **fields):
+        "A configuration that leaves the dataset/run fields (`OPEN_FIELDS`) open unless given: what a recipe holds."
+        return cls(**({f: None for f in OPEN_FIELDS} | fields))
+
+    @property
+    def open_fields(self) -> tuple[str, ...]:
+        "The dataset/run fields still unknown (None); a model can be built only when there is none."
+        return tuple(f for f in OPEN_FIELDS if getattr(self, f) is None)
+
+    def complete(self, **given):
+        """A copy with the open fields filled from `given` (what the dataset and the run say). A field already set must
+        agree: a recipe that says seq_len=81 on a dataset of 900 tokens is an error, not a silent change."""
+        unknown = sorted(set(given) - {f.name for f in dataclasses.fields(self)})
+        if unknown: raise ValueError(f'{type(self).__name__}.complete: unknown field(s) {unknown}')
+        for k, v in given.items():
+            if getattr(self, k) is not None and getattr(self, k) != v:
+                raise ValueError(f'{type(self).__name__}: {k}={getattr(self, k)!r} is set, but the data/run gives {k}={v!r}')
+        return dataclasses.replace(self, **{k: v for k, v in given.items() if getattr(self, k) is None})
+
+    def known(self, name: str):
+        "The value of a field that must be set by now (an open one -> one clear error)."
+        v = getattr(self, name)
+        if v is None: raise ValueError(f'{type(self).__name__}: {name} is not set yet (it comes from the dataset or the run); '
+                                       f'fill it with cfg.complete({name}=...)')
+        return v
+
+    def replace(self, **changes):
+        "A copy with some fields changed (validated again; the class, a variant's too, is kept)."
+        return dataclasses.replace(self, **changes)
+
+# %% ../nbs/08_network.ipynb #82dd5924
 @dataclass
-class TRMConfig:
-    "Everything that defines a TRM model, in the paper's names (see `REFERENCE_NAMES` for the reference's)."
-    vocab_size: int
-    seq_len: int
+class TRMConfig(ModelConfig):
+    "Everything that defines a TRM model, in the paper's names (chapter 12 maps them to the reference's)."
+    vocab_size: int | None = None      # from the dataset (None: not known yet)
+    seq_len: int | None = None         # from the dataset: grid tokens per example
     hidden_size: int = 512             # d
     num_heads: int = 8
     expansion: float = 4.0             # SwiGLU width factor
@@ -47,71 +103,26 @@ class TRMConfig:
     mlp_t: bool = False                # token-mixing MLP instead of attention
     puzzle_emb_ndim: int | None = None # size of the per-puzzle vector; None -> hidden_size; 0 -> no puzzle embedding
     puzzle_emb_len: int = 16           # prefix positions; 0 -> ceil(puzzle_emb_ndim / hidden_size)
-    num_puzzle_identifiers: int = 1
+    num_puzzle_identifiers: int | None = 1  # from the dataset: rows of the puzzle table
     rope_theta: float = 10000.0
     rms_norm_eps: float = 1e-5
-    forward_dtype: str = 'bfloat16'    # computation dtype; weights stay float32
+    forward_dtype: str | None = 'bfloat16'  # computation dtype (weights stay float32); None: the run decides
     batch_size: int | None = None      # only recorded for the reference (its sparse embedding needs it); unused here
 
     def __post_init__(self):
         if self.puzzle_emb_ndim is None: self.puzzle_emb_ndim = self.hidden_size
-        def bad(msg): raise ValueError(f'TRMConfig: {msg}')
-        for name in ('vocab_size', 'seq_len', 'hidden_size', 'num_heads', 'layers', 'T', 'n', 'N_sup'):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1: bad(f'{name} must be a positive integer, got {v!r}')
-        if self.vocab_size < 2: bad(f'vocab_size must be at least 2, got {self.vocab_size}')
-        if not self.expansion > 0: bad(f'expansion must be positive, got {self.expansion}')
-        if self.pos_encodings not in POS_ENCODINGS: bad(f'pos_encodings {self.pos_encodings!r} is not one of {POS_ENCODINGS}')
-        if self.forward_dtype not in DTYPES: bad(f'forward_dtype {self.forward_dtype!r} is not one of {tuple(DTYPES)}')
-        if not 0 <= self.halt_exploration_prob <= 1: bad(f'halt_exploration_prob must be in [0, 1], got {self.halt_exploration_prob}')
-        if not self.mlp_t and self.hidden_size % self.num_heads:
-            bad(f'hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}')
-        if self.pos_encodings == 'rope' and not self.mlp_t and self.head_dim % 2:
-            bad(f'rotary embedding needs an even head dimension, got hidden_size/num_heads = {self.head_dim}')
-        if self.puzzle_emb_ndim < 0 or self.puzzle_emb_len < 0:
-            bad(f'puzzle_emb_ndim and puzzle_emb_len must be >= 0, got {self.puzzle_emb_ndim}, {self.puzzle_emb_len}')
-        if self.puzzle_emb_ndim == 0 and self.puzzle_emb_len > 0:
-            bad(f'puzzle_emb_len={self.puzzle_emb_len} prefix positions but puzzle_emb_ndim=0 (no puzzle vector to put '
-                'there); set puzzle_emb_len=0 for a model without puzzle embedding')
-        if self.puzzle_emb_ndim > self.prefix * self.hidden_size:
-            bad(f'the puzzle vector ({self.puzzle_emb_ndim} numbers) does not fit in puzzle_emb_len={self.puzzle_emb_len} '
-                f'positions of width {self.hidden_size}; use puzzle_emb_len >= {-(-self.puzzle_emb_ndim // self.hidden_size)} or 0')
-        if self.puzzle_emb_ndim > 0 and self.num_puzzle_identifiers < 1:
-            bad(f'num_puzzle_identifiers must be >= 1 with a puzzle embedding, got {self.num_puzzle_identifiers}')
+        check_model_config(self)
 
     @property
     def prefix(self) -> int:
         "Number of puzzle-prefix positions in front of the grid."
         return self.puzzle_emb_len if self.puzzle_emb_len > 0 else -(-self.puzzle_emb_ndim // self.hidden_size)
     @property
-    def total_len(self) -> int: return self.prefix + self.seq_len
+    def total_len(self) -> int: return self.prefix + self.known('seq_len')
     @property
     def head_dim(self) -> int: return self.hidden_size // self.num_heads
     @property
-    def dtype(self) -> torch.dtype: return DTYPES[self.forward_dtype]
-
-    def replace(self, **changes) -> TRMConfig:
-        "A copy with some fields changed (validated again)."
-        return dataclasses.replace(self, **changes)
-
-    def to_reference(self) -> dict:
-        "The same configuration in the reference's field names."
-        d = {REFERENCE_NAMES[f.name]: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d.update(H_layers=0, no_ACT_continue=True)
-        if d['batch_size'] is None: del d['batch_size']
-        return d
-
-    @classmethod
-    def from_reference(cls, d: dict) -> TRMConfig:
-        "Read a configuration written in the reference's field names (unknown fields -> one error listing them)."
-        back = {v: k for k, v in REFERENCE_NAMES.items()}
-        unknown = sorted(k for k in d if k not in back and k not in REFERENCE_IGNORED)
-        if unknown: raise ValueError(f'reference config: unknown fields {unknown}')
-        if d.get('no_ACT_continue', True) is not True:
-            raise ValueError('reference config: no_ACT_continue=False (HRM-style continue loss) is not part of TRM')
-        fields = {back[k]: v for k, v in d.items() if k in back}
-        fields.setdefault('puzzle_emb_ndim', 0)   # the reference's default (ours is hidden_size)
-        return cls(**fields)
+    def dtype(self) -> torch.dtype: return DTYPES[self.known('forward_dtype')]
 
 # %% ../nbs/08_network.ipynb #3f44698f
 PUBLISHED_CONFIGS = {
@@ -164,11 +175,42 @@ class PuzzleEmbedding(nn.Module):
         self.local_ids = ids
         return self.local_weights.to(self.cast_to)
 
+# %% ../nbs/08_network.ipynb #ff56a47a
+def validate_inputs(cfg: TRMConfig, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None) -> None:
+    "Shape and dtype checks (free: no value is read, so no host sync); one clear ValueError per problem."
+    if inputs.ndim != 2: raise ValueError(f'inputs must be (batch, seq_len) = (B, {cfg.seq_len}), got shape {tuple(inputs.shape)}')
+    if inputs.shape[1] != cfg.seq_len:
+        raise ValueError(f'inputs have sequence length {inputs.shape[1]}, the model expects seq_len={cfg.seq_len}')
+    if inputs.dtype.is_floating_point or inputs.dtype == torch.bool:
+        raise ValueError(f'inputs must be integer token ids, got dtype {inputs.dtype}')
+    if cfg.puzzle_emb_ndim > 0:
+        if puzzle_identifiers is None: raise ValueError('puzzle_identifiers are required (the model has a puzzle embedding)')
+        if tuple(puzzle_identifiers.shape) != (inputs.shape[0],):
+            raise ValueError(f'puzzle_identifiers has shape {tuple(puzzle_identifiers.shape)}, expected ({inputs.shape[0]},): one id per batch row')
+
+def check_input_values(cfg: TRMConfig, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None) -> None:
+    """`validate_inputs` plus the value checks (token ids in the vocabulary, puzzle ids in the table). Reading values
+    costs a host sync on an accelerator: run it on the host copy of a batch, before moving it (the Trainer does)."""
+    validate_inputs(cfg, inputs, puzzle_identifiers)
+    if not inputs.numel(): return
+    lo, hi = int(inputs.min()), int(inputs.max())
+    if lo < 0 or hi >= cfg.vocab_size:
+        bad = int(((inputs < 0) | (inputs >= cfg.vocab_size)).any(1).nonzero()[0])
+        raise ValueError(f'inputs contain token ids outside 0..{cfg.vocab_size - 1} (vocab_size={cfg.vocab_size}): '
+                         f'min {lo}, max {hi}; first bad row {bad}')
+    if cfg.puzzle_emb_ndim > 0 and puzzle_identifiers.numel():
+        lo, hi = int(puzzle_identifiers.min()), int(puzzle_identifiers.max())
+        if lo < 0 or hi >= cfg.num_puzzle_identifiers:
+            raise ValueError(f'puzzle_identifiers outside 0..{cfg.num_puzzle_identifiers - 1}: min {lo}, max {hi}')
+
 # %% ../nbs/08_network.ipynb #240acde6
 class TRMNetwork(nn.Module):
     "All of TRM's parameters and buffers: embeddings, the tiny `net`, `lm_head`, `q_head`, `y_init`, `z_init`."
     def __init__(self, cfg: TRMConfig):
         super().__init__()
+        if cfg.open_fields:
+            raise ValueError(f'{type(cfg).__name__}: {", ".join(cfg.open_fields)} not set yet (they come from the dataset '
+                             'and the run); fill them with cfg.complete(...) before building a model')
         self.cfg, d = cfg, cfg.hidden_size
         self.embed_scale = math.sqrt(d)
         self.embed_tokens = CastedEmbedding(cfg.vocab_size, d, init_std=1 / self.embed_scale, cast_to=cfg.dtype)
@@ -191,33 +233,12 @@ class TRMNetwork(nn.Module):
         return self.rotary() if hasattr(self, 'rotary') else None
 
     def validate(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None) -> None:
-        "Shape and dtype checks (free: no value is read, so no host sync); one clear ValueError per problem."
-        cfg = self.cfg
-        if inputs.ndim != 2: raise ValueError(f'inputs must be (batch, seq_len) = (B, {cfg.seq_len}), got shape {tuple(inputs.shape)}')
-        if inputs.shape[1] != cfg.seq_len:
-            raise ValueError(f'inputs have sequence length {inputs.shape[1]}, the model expects seq_len={cfg.seq_len}')
-        if inputs.dtype.is_floating_point or inputs.dtype == torch.bool:
-            raise ValueError(f'inputs must be integer token ids, got dtype {inputs.dtype}')
-        if cfg.puzzle_emb_ndim > 0:
-            if puzzle_identifiers is None: raise ValueError('puzzle_identifiers are required (the model has a puzzle embedding)')
-            if tuple(puzzle_identifiers.shape) != (inputs.shape[0],):
-                raise ValueError(f'puzzle_identifiers has shape {tuple(puzzle_identifiers.shape)}, expected ({inputs.shape[0]},): one id per batch row')
+        "Shape and dtype checks only (`validate_inputs`): no value is read, so the forward never waits for a GPU."
+        validate_inputs(self.cfg, inputs, puzzle_identifiers)
 
     def check_batch(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None) -> None:
-        """`validate` plus the value checks (token ids in the vocabulary, puzzle ids in the table). Reading values costs
-        a host sync on an accelerator: run it on the host copy of a batch, before moving it (the Trainer does)."""
-        cfg = self.cfg
-        self.validate(inputs, puzzle_identifiers)
-        if not inputs.numel(): return
-        lo, hi = int(inputs.min()), int(inputs.max())
-        if lo < 0 or hi >= cfg.vocab_size:
-            bad = int(((inputs < 0) | (inputs >= cfg.vocab_size)).any(1).nonzero()[0])
-            raise ValueError(f'inputs contain token ids outside 0..{cfg.vocab_size - 1} (vocab_size={cfg.vocab_size}): '
-                             f'min {lo}, max {hi}; first bad row {bad}')
-        if cfg.puzzle_emb_ndim > 0 and puzzle_identifiers.numel():
-            lo, hi = int(puzzle_identifiers.min()), int(puzzle_identifiers.max())
-            if lo < 0 or hi >= cfg.num_puzzle_identifiers:
-                raise ValueError(f'puzzle_identifiers outside 0..{cfg.num_puzzle_identifiers - 1}: min {lo}, max {hi}')
+        "Shapes and values (`check_input_values`): once per batch, on its host copy (a host sync on an accelerator)."
+        check_input_values(self.cfg, inputs, puzzle_identifiers)
 
     def embed_input(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None) -> torch.Tensor:
         "x: (B, prefix + seq_len, d) in the forward dtype."
@@ -238,6 +259,7 @@ class TRMNetwork(nn.Module):
         q = self.q_head(y[:, 0]).to(torch.float32)
         return logits, q[..., 0], q[..., 1]
 
+# %% ../nbs/08_network.ipynb #1f934b25
 def count_parameters(model: nn.Module) -> int:
     "Number of trained (dense) parameters; the puzzle table is a buffer and is not counted."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

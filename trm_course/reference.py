@@ -19,11 +19,11 @@ from .supervision import act_loss
 from .halting import TRMWithLoss, act_step, initial_act_carry
 
 # %% auto #0
-__all__ = ['REFERENCE_PREFIX', 'CHECKPOINT_CONFIG', 'course_name', 'reference_name', 'load_reference_state',
-           'model_from_reference', 'state_dict_to_reference', 'ReferenceFileError', 'load_reference_file',
-           'check_against_reference', 'record_reference_file', 'ReferenceCheckpointError', 'reference_checkpoint_files',
-           'read_reference_checkpoint', 'reference_model_config', 'load_reference_checkpoint',
-           'save_reference_checkpoint']
+__all__ = ['REFERENCE_PREFIX', 'REFERENCE_NAMES', 'REFERENCE_IGNORED', 'CHECKPOINT_CONFIG', 'course_name', 'reference_name',
+           'to_reference', 'from_reference', 'load_reference_state', 'model_from_reference', 'state_dict_to_reference',
+           'ReferenceFileError', 'load_reference_file', 'check_against_reference', 'record_reference_file',
+           'ReferenceCheckpointError', 'reference_checkpoint_files', 'read_reference_checkpoint',
+           'reference_model_config', 'load_reference_checkpoint', 'save_reference_checkpoint']
 
 # %% ../nbs/12_reference.ipynb #d1cf234e
 REFERENCE_PREFIX = '_orig_mod.model.'   # checkpoints of the reference training script (torch.compile + loss head)
@@ -47,6 +47,38 @@ def reference_name(name: str) -> str:
     for a, b in _NAME_MAP[:-1]:
         if name.startswith(b): return a + name[len(b):]
     return 'inner.' + name
+
+# %% ../nbs/12_reference.ipynb #72c8d870
+REFERENCE_NAMES = {  # course (paper) name -> reference config field
+    'vocab_size': 'vocab_size', 'seq_len': 'seq_len', 'hidden_size': 'hidden_size', 'num_heads': 'num_heads',
+    'expansion': 'expansion', 'layers': 'L_layers', 'T': 'H_cycles', 'n': 'L_cycles', 'N_sup': 'halt_max_steps',
+    'halt_exploration_prob': 'halt_exploration_prob', 'pos_encodings': 'pos_encodings', 'mlp_t': 'mlp_t',
+    'puzzle_emb_ndim': 'puzzle_emb_ndim', 'puzzle_emb_len': 'puzzle_emb_len',
+    'num_puzzle_identifiers': 'num_puzzle_identifiers', 'rope_theta': 'rope_theta', 'rms_norm_eps': 'rms_norm_eps',
+    'forward_dtype': 'forward_dtype', 'batch_size': 'batch_size',
+}
+# reference fields that carry no information for TRM (HRM leftovers); accepted and checked when read
+REFERENCE_IGNORED = {'H_layers': None, 'no_ACT_continue': True}
+
+def to_reference(cfg: TRMConfig) -> dict:
+    "A model configuration in the reference's field names (the `arch:` section of its config)."
+    extra = sorted(f.name for f in dataclasses.fields(cfg) if f.name not in REFERENCE_NAMES)
+    if extra: raise ValueError(f'to_reference: {type(cfg).__name__} fields {extra} have no reference name (not plain TRM)')
+    d = {REFERENCE_NAMES[f.name]: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    d.update(H_layers=0, no_ACT_continue=True)
+    if d['batch_size'] is None: del d['batch_size']
+    return d
+
+def from_reference(d: dict, cls=TRMConfig) -> TRMConfig:
+    "Read a configuration written in the reference's field names (unknown fields -> one error listing them)."
+    back = {v: k for k, v in REFERENCE_NAMES.items()}
+    unknown = sorted(k for k in d if k not in back and k not in REFERENCE_IGNORED)
+    if unknown: raise ValueError(f'reference config: unknown fields {unknown}')
+    if d.get('no_ACT_continue', True) is not True:
+        raise ValueError('reference config: no_ACT_continue=False (HRM-style continue loss) is not part of TRM')
+    fields = {back[k]: v for k, v in d.items() if k in back}
+    fields.setdefault('puzzle_emb_ndim', 0)   # the reference's default (ours is hidden_size)
+    return cls(**fields)
 
 # %% ../nbs/12_reference.ipynb #9fe9b7ff
 def _strip_prefix(state_dict: dict) -> dict:
@@ -81,7 +113,7 @@ def load_reference_state(model: TRM, state_dict: dict) -> TRM:
 def model_from_reference(config: dict, state_dict: dict | None = None) -> TRM:
     "A course `TRM` from a reference config (its field names; a dict or JSON string) and optionally its state dict."
     if isinstance(config, str): config = json.loads(config)
-    model = TRM(TRMConfig.from_reference(dict(config)))
+    model = TRM(from_reference(dict(config)))
     if state_dict is not None: load_reference_state(model, state_dict)
     return model
 
@@ -333,7 +365,7 @@ def load_reference_checkpoint(path, config=None, dataset=None, forward_dtype: st
             f'of the dataset the run trained on) but {src} has num_puzzle_identifiers = {mc["num_puzzle_identifiers"]:,}: this '
             f'is not the same dataset build. Rebuild it exactly as the run did (same subsets, num_aug and seed) so that '
             f'identifiers.json lines up with the table rows.')
-    try: model = TRM(TRMConfig.from_reference(mc))
+    try: model = TRM(from_reference(mc))
     except (ValueError, TypeError, KeyError, RuntimeError) as e:     # a config value of the wrong type or sign
         raise ReferenceCheckpointError(f'checkpoint {ckpt}: the config does not describe a TRM ({type(e).__name__}: {e})') from None
     try: load_reference_state(model, sd)
@@ -350,7 +382,7 @@ def save_reference_checkpoint(model, path, config: bool = True, data=None) -> Pa
     sd = state_dict_to_reference(trm, prefix=REFERENCE_PREFIX)
     with atomic_write(path, 'wb') as f: torch.save(sd, f)
     if config:
-        ref = trm.cfg.to_reference()
+        ref = to_reference(trm.cfg)
         loss = _LOSS_TYPES.get(getattr(model, 'loss', 'stablemax'), 'stablemax_cross_entropy')
         arch = {'name': 'recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1', 'loss': {'name': 'losses@ACTLossHead', 'loss_type': loss},
                 **{k: v for k, v in ref.items() if k not in _SIZES + ('batch_size',)}}
