@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .supervision import act_loss, get_loss_fn
+from .recursion import latent_recursion
+from .supervision import IGNORE_LABEL, act_loss, get_loss_fn
 
 # %% auto #0
-__all__ = ['ACTCarry', 'initial_act_carry', 'act_step', 'TRMWithLoss', 'rollout', 'halting_steps']
+__all__ = ['STEP_RECORDS', 'LAST_RECORDS', 'ACTCarry', 'initial_act_carry', 'act_step', 'TRMWithLoss', 'rollout', 'halting_steps']
 
 # %% ../nbs/11_halting.ipynb #0b42fd20
 @dataclass
@@ -88,26 +89,96 @@ class TRMWithLoss(nn.Module):
         outputs = {k: v.detach() for k, v in out.items()} | {'preds': preds}
         return carry, loss, metrics, outputs, carry.halted.all()
 
-# %% ../nbs/11_halting.ipynb #ed94b299
-@torch.no_grad()
-def rollout(model, batch: dict, N_sup: int | None = None) -> dict:
-    """Evaluation-mode ACT on a fixed batch for all N_sup steps. Returns stacked (N_sup, B, ...) tensors:
-    'preds', 'q_halt', 'exact' (whole answer right), 'token_acc' (fraction of supervised tokens right)."""
-    N_sup = model.cfg.N_sup if N_sup is None else N_sup
-    carry = initial_act_carry(model, batch)
-    labels = batch['labels']
-    mask = labels != -100
-    rec = {'preds': [], 'q_halt': [], 'exact': [], 'token_acc': []}
-    for _ in range(N_sup):
-        carry, out = act_step(model, carry, batch, training=False, N_sup=N_sup)
-        preds = out['logits'].argmax(-1)
-        right = mask & (preds == labels)
-        rec['preds'].append(preds); rec['q_halt'].append(out['q_halt_logits'].float())
-        rec['exact'].append(right.sum(-1) == mask.sum(-1))
-        rec['token_acc'].append(right.sum(-1) / mask.sum(-1).clamp_min(1))
-    assert carry.halted.all()
-    return {k: torch.stack(v) for k, v in rec.items()}
+# %% ../nbs/11_halting.ipynb #f522ce17
+STEP_RECORDS = ('preds', 'q_halt', 'exact', 'token_acc', 'cycle_preds', 'cycle_z_preds')   # stacked over steps
+LAST_RECORDS = ('outputs', 'metrics')                                                   # the last step only
 
+def _rollout_parts(model):
+    "(the TRM, loss, halt-loss weight): a TRMWithLoss gives its model and loss settings; a bare model the defaults."
+    if isinstance(model, TRMWithLoss): return model.model, model.loss, model.halt_loss_weight
+    return model, 'stablemax', 0.5
+
+def _rollout_batch(trm, batch: dict, record: tuple):
+    "inputs, puzzle_identifiers, labels on the model's device; one clear error for a bad `record` or batch."
+    bad = [k for k in record if k not in STEP_RECORDS + LAST_RECORDS]
+    if bad: raise ValueError(f'rollout: record {bad} unknown; choose from {STEP_RECORDS + LAST_RECORDS}')
+    if not isinstance(batch, dict) or 'inputs' not in batch:
+        raise ValueError("rollout: batch must be a dict with 'inputs' (and 'labels', 'puzzle_identifiers' as needed)")
+    need = sorted({'exact', 'token_acc', 'metrics'} & set(record))
+    if need and batch.get('labels') is None: raise ValueError(f"rollout: record {need} needs batch['labels']")
+    dev = next(trm.parameters()).device
+    def get(k):
+        v = batch.get(k)
+        if v is None: return None
+        return v.to(dev, non_blocking=True) if isinstance(v, torch.Tensor) else torch.as_tensor(v, device=dev)
+    return get('inputs'), get('puzzle_identifiers'), get('labels')
+
+# %% ../nbs/11_halting.ipynb #0f61c4b8
+def _step_cycles(trm, y, z, inputs, ids, probe_z: bool):
+    """`trm.step` unrolled: the same T latent recursions (none needs a gradient here), decoding y, and z if
+    `probe_z`, after each one. Returns (y, z, logits, q_halt, q_continue), y preds (T, B, L), z preds or None."""
+    cfg = trm.cfg
+    x, cos_sin = trm.embed_input(inputs, ids), trm.cos_sin()
+    y, z, ys, zs = y.to(cfg.dtype), z.to(cfg.dtype), [], []
+    for _ in range(cfg.T):
+        y, z = latent_recursion(trm.net, x, y, z, cfg.n, cos_sin)
+        logits, q_halt, q_continue = trm.heads(y)
+        ys.append(logits.argmax(-1))
+        if probe_z: zs.append(trm.lm_head(z)[:, cfg.prefix:].argmax(-1))
+    return (y, z, logits, q_halt, q_continue), torch.stack(ys), torch.stack(zs) if probe_z else None
+
+def _step_record(keys, logits, q_halt, labels, ys, zs) -> dict:
+    "What `keys` asks to keep of one supervision step."
+    preds, out = logits.argmax(-1), {}
+    if {'exact', 'token_acc'} & set(keys):
+        mask = labels != IGNORE_LABEL
+        right = mask & (preds == labels)
+        out['exact'] = right.sum(-1) == mask.sum(-1)
+        out['token_acc'] = right.sum(-1) / mask.sum(-1).clamp_min(1)
+    out.update(preds=preds, q_halt=q_halt.float(), cycle_preds=ys, cycle_z_preds=zs)
+    return {k: out[k] for k in keys}
+
+# %% ../nbs/11_halting.ipynb #1f235f7a
+@torch.no_grad()
+def rollout(model, batch: dict, N_sup: int | None = None, record=('preds', 'q_halt', 'exact', 'token_acc')) -> dict:
+    """THE evaluation rollout: no grad, eval mode (restored after), every row runs all N_sup steps (no halting).
+    `model`: a TRM (or any model with `cfg`, `initial_carry`, `step`) or a `TRMWithLoss`, whose loss settings
+    `metrics` then uses. `N_sup`: the model config's `N_sup` unless given. `batch`: 'inputs', optional
+    'puzzle_identifiers', 'labels' (needed by exact, token_acc, metrics); moved to the model's device.
+    `record` (a name or names; see STEP_RECORDS, LAST_RECORDS) -> dict of device tensors, nothing read to host:
+      'preds' (N_sup, B, L), 'q_halt' (N_sup, B) fp32, 'exact' (N_sup, B) bool, 'token_acc' (N_sup, B),
+      'cycle_preds' / 'cycle_z_preds' (N_sup, T, B, L): argmax of lm_head(y) / lm_head(z) after every recursion,
+      'outputs': {'logits', 'q_halt_logits', 'q_continue_logits', 'preds'} of the last step,
+      'metrics': `act_loss` metric sums (0-d tensors: count, accuracy, exact_accuracy, q_halt_accuracy, steps,
+                 lm_loss, q_halt_loss) of the last step, every row halted with steps = N_sup."""
+    trm, loss, halt_w = _rollout_parts(model)
+    record = (record,) if isinstance(record, str) else tuple(record)
+    inputs, ids, labels = _rollout_batch(trm, batch, record)
+    N_sup = trm.cfg.N_sup if N_sup is None else N_sup
+    if N_sup < 1: raise ValueError(f'rollout: N_sup must be >= 1, got {N_sup}')
+    cycles, probe_z = bool({'cycle_preds', 'cycle_z_preds'} & set(record)), 'cycle_z_preds' in record
+    keys = [k for k in record if k in STEP_RECORDS]
+    rec, ys, zs = {k: [] for k in keys}, None, None
+    was_training = model.training
+    model.eval()
+    try:
+        y, z = trm.initial_carry(inputs.shape[0], inputs.device)
+        for _ in range(N_sup):
+            if cycles: (y, z, logits, q_halt, q_cont), ys, zs = _step_cycles(trm, y, z, inputs, ids, probe_z)
+            else: y, z, logits, q_halt, q_cont = trm.step(y, z, inputs, ids)
+            for k, v in _step_record(keys, logits, q_halt, labels, ys, zs).items(): rec[k].append(v)
+    finally:
+        model.train(was_training)
+    out = {k: torch.stack(v) for k, v in rec.items()}
+    if 'outputs' in record:
+        out['outputs'] = {'logits': logits, 'q_halt_logits': q_halt, 'q_continue_logits': q_cont, 'preds': logits.argmax(-1)}
+    if 'metrics' in record:
+        B, dev = inputs.shape[0], inputs.device
+        out['metrics'] = act_loss(logits, q_halt, labels, torch.ones(B, dtype=torch.bool, device=dev),
+                                  torch.full((B,), N_sup, dtype=torch.int32, device=dev), loss, halt_w)[1]
+    return out
+
+# %% ../nbs/11_halting.ipynb #8c8e69eb
 def halting_steps(q_halt: torch.Tensor, N_sup: int | None = None) -> torch.Tensor:
     "(N_sup, B) q_halt logits -> (B,) the 1-based step at which `q_halt > 0` first holds (N_sup if never)."
     N = q_halt.shape[0] if N_sup is None else min(N_sup, q_halt.shape[0])
