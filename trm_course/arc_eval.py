@@ -14,6 +14,7 @@ import torch
 
 from .core import atomic_write
 from .arc_data import ARC_VOCAB, CANVAS, check_grid, crop_canvas, parse_aug_name, unaugment_grid
+from .halting import rollout
 
 # %% auto #0
 __all__ = ['PASS_KS', 'ARC_TINY_TRAIN', 'ARC_TINY_HELD_OUT', 'ARC_PUBLISHED_RECIPES', 'grid_hash', 'arc_test_pairs', 'Candidate',
@@ -386,16 +387,11 @@ def score_submission(sub: dict, solutions, rule: str = 'fraction', k: int = 2) -
     return dict(score=sum(r['score'] for r in per_task) / len(per_task), per_task=per_task)
 
 # %% ../nbs/20_arc_eval.ipynb #61b2a2c7
-@torch.no_grad()
 def predict_batch(model, batch: dict, N_sup: int | None = None):
-    "(argmax token canvases (B, seq_len), q_halt logits (B,)) after all `N_sup` supervision steps, as at evaluation."
-    inputs = batch['inputs']
-    ids = batch.get('puzzle_identifiers')
-    steps = model.cfg.N_sup if N_sup is None else N_sup
-    y, z = model.initial_carry(inputs.shape[0], inputs.device)
-    for _ in range(steps):
-        y, z, logits, q_halt, _ = model.step(y, z, inputs, ids)
-    return logits.argmax(-1), q_halt.float()
+    """(argmax token canvases (B, seq_len), q_halt logits (B,) fp32) after all `N_sup` supervision steps, as at
+    evaluation: chapter 11's `rollout`, keeping the last step's outputs only."""
+    out = rollout(model, batch, N_sup, record='outputs')['outputs']
+    return out['preds'], out['q_halt_logits'].float()
 
 def evaluate_arc(model, batches, evaluator: ArcEvaluator, N_sup: int | None = None, device=None,
                  save_dir=None, group=None):

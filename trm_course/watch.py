@@ -13,7 +13,7 @@ import torch
 import matplotlib.pyplot as plt
 
 from .core import *
-from .recursion import latent_recursion
+from .halting import rollout
 from .grids import plot_sudoku, plot_maze, plot_grid, ARC_COLORS
 from .arc_data import CANVAS, crop_canvas
 
@@ -86,37 +86,15 @@ def _batch_tensors(model, batch: dict):
         raise ValueError(f"batch['labels'] has shape {labels.shape}, inputs {tuple(inputs.shape)}: they must match")
     return inputs, ids, labels
 
-@torch.no_grad()
 def trace(model, batch: dict, N_sup: int | None = None, probe_z: bool = False) -> Trace:
-    """Evaluation rollout (all N_sup steps, no halting, no grad) that decodes y after every latent recursion.
-    It re-runs the model's own pieces (embed_input, latent_recursion(model.net, ...), heads), so its final
-    outputs equal N_sup calls of `model.step`."""
-    cfg = model.cfg
-    N_sup = cfg.N_sup if N_sup is None else int(N_sup)
-    if N_sup < 1: raise ValueError(f'N_sup must be >= 1, got {N_sup}')
+    """Chapter 11's evaluation `rollout` (all N_sup steps, no halting, no grad, eval mode) recording what y decodes
+    to after every latent recursion (and z, with `probe_z`), q_halt after every step and the final logits."""
     inputs, ids, labels = _batch_tensors(model, batch)
-    was_training = model.training
-    model.eval()
-    try:
-        x = model.embed_input(inputs, ids)
-        cos_sin = model.cos_sin()
-        B, L = inputs.shape
-        y, z = model.initial_carry(B, inputs.device)
-        dev = inputs.device          # everything is collected on the model's device and moved to the host once
-        preds = torch.zeros((N_sup, cfg.T, B, L), dtype=torch.long, device=dev)
-        zp = torch.zeros_like(preds) if probe_z else None
-        q_halt = torch.zeros((N_sup, B), dtype=torch.float32, device=dev)
-        for k in range(N_sup):
-            for t in range(cfg.T):   # deep_recursion = T latent recursions (gradients do not change the values)
-                y, z = latent_recursion(model.net, x, y, z, cfg.n, cos_sin)
-                logits, q, _ = model.heads(y)
-                preds[k, t] = logits.argmax(-1)
-                if probe_z: zp[k, t] = model.lm_head(z)[:, cfg.prefix:].argmax(-1)
-            q_halt[k] = q.float()
-    finally:
-        model.train(was_training)
-    return Trace(inputs.cpu().numpy().astype(np.int64), labels, preds.cpu().numpy(), q_halt.cpu().numpy(), logits,
-                 cfg.T, cfg.n, None if zp is None else zp.cpu().numpy())
+    record = ('cycle_preds', 'q_halt', 'outputs') + (('cycle_z_preds',) if probe_z else ())
+    r = rollout(model, {'inputs': inputs, 'puzzle_identifiers': ids}, N_sup, record)
+    zp = r.get('cycle_z_preds')         # everything stayed on the model's device until here: one copy to the host
+    return Trace(inputs.cpu().numpy().astype(np.int64), labels, r['cycle_preds'].cpu().numpy(), r['q_halt'].cpu().numpy(),
+                 r['outputs']['logits'], model.cfg.T, model.cfg.n, None if zp is None else zp.cpu().numpy())
 
 # %% ../nbs/21_watch.ipynb #545ce27a
 def cell_changes(tr: Trace, level: str = 'step') -> np.ndarray:
