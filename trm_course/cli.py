@@ -19,9 +19,6 @@ def _fail(e: Exception) -> int:
     print(f'error: {e}', file=sys.stderr)
     return 2
 
-DATA_NAMES = {'sudoku4': 'sudoku4', 'sudoku6': 'sudoku6', 'sudoku': 'sudoku-extreme-1k-aug-1000', 'maze': 'maze-30x30-hard-1k',
-              'maze_small': 'maze-small', 'arc_tiny': 'arc-tiny', 'arc1': 'arc1concept-aug-1000', 'arc2': 'arc2concept-aug-1000'}
-
 def build_data_main(args) -> int:
     "Build a dataset in the reference's format; prints its folder (the `data=` of a training run)."
     from trm_course.train import build_sudoku4_data, resolve_data
@@ -57,17 +54,31 @@ def build_data_main(args) -> int:
     print(path)
     return 0
 
+# %% ../nbs/99_cli.ipynb #1496e047
+def _for_trainer(cfg):
+    """The configuration the Trainer takes. While the trainer still has its own flat TrainConfig (the model fields
+    next to the run's), the recipe's nested one is translated into it; once it takes `recipes.TrainConfig`, as is."""
+    import trm_course.train as T
+    old = getattr(T, 'TrainConfig', type(cfg))
+    if isinstance(cfg, old): return cfg
+    d = cfg.to_dict(); model = d.pop('model'); d.pop('model_class'); d['preset'] = d.pop('recipe')
+    return old(**d, **{k: model[k] for k in T.MODEL_FIELDS})
+
 def train_main(args) -> int:
-    "Train a preset (with overrides); under torchrun every process runs this. Resumes with --resume."
+    "Train a recipe (with overrides); under torchrun every process runs this. Resumes with --resume."
+    from trm_course.recipes import describe_recipes, get_recipe
+    if args.list: print(describe_recipes()); return 0
+    try:
+        cfg = get_recipe(args.recipe, *args.overrides)
+    except ValueError as e: return _fail(e)
+    if args.print_config: print(cfg); return 0
     import torch.distributed as dist
     from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint
     from trm_course.dataset import DatasetFormatError
-    from trm_course.train import Trainer, get_preset, init_distributed
+    from trm_course.train import Trainer, init_distributed
     try:
-        cfg = get_preset(args.preset).overrides(args.overrides)
-        if args.print_config: print(cfg); return 0
         init_distributed()
-        tr = Trainer(cfg)
+        tr = Trainer(_for_trainer(cfg))
         if args.resume:
             src = latest_checkpoint(cfg.out_dir) if args.resume == 'auto' else args.resume
             if src is not None:
@@ -83,19 +94,21 @@ def train_main(args) -> int:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     return 0
 
+# %% ../nbs/99_cli.ipynb #08b3235a
 def evaluate_main(args) -> int:
     "Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON."
     from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint, read_checkpoint
     from trm_course.dataset import DatasetFormatError
-    from trm_course.train import Trainer, TrainConfig
+    from trm_course.recipes import TrainConfig
+    from trm_course.train import Trainer
     try:
         src = Path(args.checkpoint)
         if src.is_dir():
             src = latest_checkpoint(src)
             if src is None: raise CheckpointError(f'no checkpoint in {Path(args.checkpoint) / "checkpoints"}')
         state = read_checkpoint(src)
-        cfg = TrainConfig(**state['config']).overrides(args.overrides).replace(progress=False)
-        tr = Trainer(cfg)
+        cfg = TrainConfig.from_dict(state['config']).overrides(args.overrides).replace(progress=False)
+        tr = Trainer(_for_trainer(cfg))
         load_checkpoint(tr, src)
         res = tr.evaluate(split=args.split, use_ema=not args.no_ema, max_examples=args.max_examples)
     except (ValueError, CheckpointError, DatasetFormatError) as e: return _fail(e)
@@ -150,11 +163,12 @@ def add_build_data_arguments(p) -> None:
 
 def add_train_arguments(p) -> None:
     "Arguments of `trm-course train` (see train_main)."
-    p.add_argument('preset', nargs='?', default='sudoku4_cpu',
-                   help='a preset of trm_course.train.PRESETS, e.g. sudoku4_cpu, sudoku_mlp_t, maze, arc1 (a wrong name lists them)')
-    p.add_argument('overrides', nargs='*', help='key=value changes to the preset, e.g. lr=3e-4 ema=false data=path')
+    p.add_argument('recipe', nargs='?', default='sudoku4_cpu',
+                   help='a recipe of trm_course.recipes, e.g. sudoku4_cpu, sudoku_mlp_t, maze, arc1 (--list lists them)')
+    p.add_argument('overrides', nargs='*', help='key=value changes to the recipe, e.g. lr=3e-4 model.T=2 ema=false data=path')
+    p.add_argument('--list', action='store_true', help='list the recipes and exit')
     p.add_argument('--resume', default=None, help="a checkpoint file, a run folder, or 'auto' (= the latest in out_dir if any)")
-    p.add_argument('--print-config', action='store_true', help='print the configuration and exit')
+    p.add_argument('--print-config', action='store_true', help='print the resolved configuration and exit (no training)')
 
 def add_evaluate_arguments(p) -> None:
     "Arguments of `trm-course evaluate` (see evaluate_main)."
@@ -164,6 +178,7 @@ def add_evaluate_arguments(p) -> None:
     p.add_argument('--max-examples', type=int, default=None)
     p.add_argument('--no-ema', action='store_true', help='evaluate the raw weights instead of the EMA')
 
+# %% ../nbs/99_cli.ipynb #7d3ff44f
 def build_parser() -> argparse.ArgumentParser:
     "The `trm-course` argument parser (one sub-parser per job). Imports nothing heavy: torch loads when a job runs."
     p = argparse.ArgumentParser(prog='trm-course', description='Tiny Recursive Model course: data, training, evaluation.')
@@ -178,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         ('quickstart', add_quickstart_arguments, quickstart_main,
          'train a small TRM on 4x4 Sudoku (GPU if there is one, else the CPU) and evaluate it (the README main job)'),
         ('build-data', add_build_data_arguments, build_data_main, 'build a dataset in the reference on-disk format'),
-        ('train', add_train_arguments, train_main, 'train from a preset with key=value overrides'),
+        ('train', add_train_arguments, train_main, 'train a recipe with key=value overrides (--list: the recipes)'),
         ('evaluate', add_evaluate_arguments, evaluate_main, 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
         s = sub.add_parser(name, help=help_)
         add(s)
@@ -193,3 +208,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     return args.func(args)
+
+# `python -m trm_course.cli ...` (e.g. under torchrun); a notebook kernel is `__main__` too, but runs another file
+if __name__ == '__main__' and Path(sys.argv[0]).name == 'cli.py': sys.exit(main())
