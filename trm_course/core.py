@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MODES', 'current_mode', 'set_mode', 'full_mode', 'pick', 'get_device', 'seed_everything', 'cache_dir', 'package_file',
-           'atomic_write', 'figures_dir', 'save_figure', 'recorded_result', 'DownloadError', 'sha256_file', 'download',
-           'check_recorded_sha256']
+__all__ = ['MODES', 'IGNORE_LABEL', 'current_mode', 'set_mode', 'full_mode', 'pick', 'get_device', 'seed_everything',
+           'cache_root', 'cache_dir', 'package_file', 'atomic_write', 'figures_dir', 'save_figure', 'recorded_result',
+           'DownloadError', 'sha256_file', 'download', 'check_recorded_sha256']
 
 # %% ../nbs/00_core.ipynb #ac899b0d
 MODES = ('quick', 'full')
@@ -55,10 +55,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #5110b003
+def cache_root() -> Path:
+    "The course cache folder: `$TRM_CACHE` if set, else `~/.cache/trm-course`, with `~` expanded; not created here."
+    return Path(os.environ.get('TRM_CACHE') or Path.home() / '.cache' / 'trm-course').expanduser()
+
 def cache_dir(*parts: str) -> Path:
-    "A folder under the course cache (`$TRM_CACHE` or `~/.cache/trm-course`), created on demand."
-    root = Path(os.environ.get('TRM_CACHE') or Path.home() / '.cache' / 'trm-course').expanduser()
-    path = root.joinpath(*parts)
+    "A folder under the course cache (`cache_root()`), created on demand."
+    path = cache_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -68,6 +71,9 @@ def package_file(name: str) -> Path:
     for cand in (here / 'data' / name, here.parent / 'data' / name):
         if cand.exists(): return cand
     raise FileNotFoundError(f'package data file {name!r} not found (looked in {here / "data"} and {here.parent / "data"})')
+
+# %% ../nbs/00_core.ipynb #6365bab5
+IGNORE_LABEL = -100   # the label of positions that carry no loss (padding); datasets write it, losses skip it
 
 # %% ../nbs/00_core.ipynb #eb98e7f1
 @contextlib.contextmanager

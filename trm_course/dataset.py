@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .core import atomic_write
+from .core import IGNORE_LABEL, atomic_write
 from .arc_data import ARC_SEQ_LEN, ARC_VOCAB, CANVAS, ArcPlan, LegacyStream, dihedral, to_canvas
 
 # %% auto #0
@@ -23,7 +23,7 @@ __all__ = ['IGNORE_LABEL_ID', 'FIELDS', 'META_KEYS', 'DatasetFormatError', 'Puzz
            'plot_batch']
 
 # %% ../nbs/06_dataset.ipynb #556a75d2
-IGNORE_LABEL_ID = -100
+IGNORE_LABEL_ID = IGNORE_LABEL   # the old name of core.IGNORE_LABEL, kept for callers: use IGNORE_LABEL
 FIELDS = ('inputs', 'labels', 'puzzle_identifiers', 'puzzle_indices', 'group_indices')
 META_KEYS = ('pad_id', 'ignore_label_id', 'blank_identifier_id', 'vocab_size', 'seq_len', 'num_puzzle_identifiers',
              'total_groups', 'mean_puzzle_examples', 'total_puzzles', 'sets')
@@ -518,14 +518,14 @@ class BatchSampler:
             yield Batch(idx, np.searchsorted(pi, idx, side='right') - 1, end - start, 0)
 
 def collate(data, batch: Batch, local_batch_size: int) -> dict[str, torch.Tensor]:
-    "Tensors of one batch: int32 inputs/labels/puzzle_identifiers, ignored labels -> -100, padded to `local_batch_size`."
+    "Tensors of one batch: int32 inputs/labels/puzzle_identifiers, ignored labels -> IGNORE_LABEL, padded to `local_batch_size`."
     x, y = data.examples(batch.example_indices, batch.epoch)
     out = {'inputs': np.asarray(x).astype(np.int32), 'labels': np.asarray(y).astype(np.int32),
            'puzzle_identifiers': np.asarray(data.puzzle_identifiers)[batch.puzzle_indices].astype(np.int32)}
-    if data.ignore_label_id is not None: out['labels'][out['labels'] == data.ignore_label_id] = IGNORE_LABEL_ID
+    if data.ignore_label_id is not None: out['labels'][out['labels'] == data.ignore_label_id] = IGNORE_LABEL
     pad = local_batch_size - len(out['puzzle_identifiers'])
     if pad > 0:
-        fill = {'inputs': data.pad_id, 'labels': IGNORE_LABEL_ID, 'puzzle_identifiers': data.blank_identifier_id}
+        fill = {'inputs': data.pad_id, 'labels': IGNORE_LABEL, 'puzzle_identifiers': data.blank_identifier_id}
         out = {k: np.pad(v, ((0, pad),) + ((0, 0),) * (v.ndim - 1), constant_values=fill[k]) for k, v in out.items()}
     return {k: torch.from_numpy(v) for k, v in out.items()}
 

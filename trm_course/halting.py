@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .recursion import latent_recursion
+from .recursion import TRM, latent_recursion
 from .supervision import IGNORE_LABEL, act_loss, get_loss_fn
 
 # %% auto #0
@@ -117,6 +117,8 @@ def _rollout_batch(trm, batch: dict, record: tuple):
 def _step_cycles(trm, y, z, inputs, ids, probe_z: bool):
     """`trm.step` unrolled: the same T latent recursions (none needs a gradient here), decoding y, and z if
     `probe_z`, after each one. Returns (y, z, logits, q_halt, q_continue), y preds (T, B, L), z preds or None."""
+    if type(trm).step is not TRM.step:
+        raise ValueError(f'rollout: cycle records unroll TRM.step, but {type(trm).__name__} has its own step')
     cfg = trm.cfg
     x, cos_sin = trm.embed_input(inputs, ids), trm.cos_sin()
     y, z, ys, zs = y.to(cfg.dtype), z.to(cfg.dtype), [], []

@@ -7,12 +7,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .core import IGNORE_LABEL
+
 # %% auto #0
-__all__ = ['IGNORE_LABEL', 'LOSSES', 'stablemax_s', 'log_stablemax', 'stablemax_cross_entropy', 'softmax_cross_entropy',
-           'get_loss_fn', 'act_loss', 'reduce_metrics', 'deep_supervision_train', 'running_max_batch']
+__all__ = ['LOSSES', 'stablemax_s', 'log_stablemax', 'stablemax_cross_entropy', 'softmax_cross_entropy', 'get_loss_fn',
+           'act_loss', 'reduce_metrics', 'deep_supervision_train', 'running_max_batch', 'IGNORE_LABEL']
 
 # %% ../nbs/10_deep_supervision.ipynb #8de632a0
-IGNORE_LABEL = -100   # label of positions that carry no loss (padding), as in the reference
+_all_ = ['IGNORE_LABEL']   # chapter 00's label of positions that carry no loss, re-exported here for the losses
 
 def stablemax_s(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
     "s(x) = 1/(1-x) for x < 0, x + 1 otherwise: positive and increasing like exp(x), but only linear growth."

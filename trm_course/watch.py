@@ -27,7 +27,7 @@ __all__ = ['KINDS', 'Trace', 'trace', 'cell_changes', 'first_right', 'halt_steps
 class Trace:
     "Everything one evaluation rollout decoded: the answer after every y update, q_halt after every step."
     inputs: np.ndarray               # (B, L) input tokens
-    labels: np.ndarray | None        # (B, L) target tokens, -100 = not supervised; None if unknown
+    labels: np.ndarray | None        # (B, L) target tokens, IGNORE_LABEL = not supervised; None if unknown
     preds: np.ndarray                # (N_sup, T, B, L) argmax lm_head(y) after cycle t of step k
     q_halt: np.ndarray               # (N_sup, B) halting logit after each step
     logits: torch.Tensor             # (B, L, V) the final step's logits (the model's forward dtype)
@@ -46,7 +46,7 @@ class Trace:
     @property
     def mask(self) -> np.ndarray | None:
         "(B, L) positions that have a label."
-        return None if self.labels is None else self.labels != -100
+        return None if self.labels is None else self.labels != IGNORE_LABEL
     @property
     def correct(self) -> np.ndarray | None:
         "(N_sup, B) bool: every supervised cell right after step k."
@@ -167,7 +167,7 @@ def plot_state(tr: Trace, step: int, cycle: int | None = None, index: int = 0, k
     if kind not in KINDS: raise ValueError(f'kind must be one of {KINDS}, got {kind!r}')
     if not 0 <= index < tr.batch_size: raise ValueError(f'index must be in 0..{tr.batch_size - 1}, got {index}')
     state = tr.state(step, cycle, probe)[index]
-    truth = None if tr.labels is None else np.where(tr.labels[index] == -100, state, tr.labels[index])
+    truth = None if tr.labels is None else np.where(tr.labels[index] == IGNORE_LABEL, state, tr.labels[index])
     if ax is None: _, ax = plt.subplots(figsize=(2.6, 2.6))
     if title is None:
         if step == 0: title = 'input'
@@ -230,7 +230,7 @@ def plot_strip(tr: Trace, kind: str = 'sudoku', index: int = 0, steps=None, path
     for j, k in enumerate(steps): plot_state(tr, k, index=index, kind=kind, ax=fig.add_subplot(gs[0, 1 + j]))
     if tr.labels is not None:
         ax = fig.add_subplot(gs[0, -1])
-        truth = np.where(tr.labels[index] == -100, tr.inputs[index], tr.labels[index])
+        truth = np.where(tr.labels[index] == IGNORE_LABEL, tr.inputs[index], tr.labels[index])
         fake = Trace(tr.inputs[index:index + 1], None, truth[None, None, None], tr.q_halt[:1, index:index + 1], tr.logits, 1, tr.n)
         plot_state(fake, 1, kind=kind, ax=ax, title='target')
     ax = fig.add_subplot(gs[1, :])
@@ -327,7 +327,7 @@ def to_batch(q, a, ids=None, ignore_pad: bool = False, device=None) -> dict:
     device = get_device() if device is None else torch.device(device)
     q = torch.as_tensor(np.asarray(q), dtype=torch.long); a = torch.as_tensor(np.asarray(a), dtype=torch.long)
     if q.shape != a.shape: raise ValueError(f'to_batch: questions {tuple(q.shape)} and answers {tuple(a.shape)} differ in shape')
-    if ignore_pad: a = torch.where(a == 0, -100, a)
+    if ignore_pad: a = torch.where(a == 0, IGNORE_LABEL, a)
     ids = torch.zeros(len(q), dtype=torch.long) if ids is None else torch.as_tensor(np.asarray(ids), dtype=torch.long)
     return {'inputs': q.to(device), 'labels': a.to(device), 'puzzle_identifiers': ids.to(device)}
 
