@@ -11,8 +11,8 @@ import torch.distributed as dist
 from torch import nn
 
 # %% auto #0
-__all__ = ['TASK_DEFAULTS', 'AdamATan2', 'spirals', 'compare_run', 'sparse_table', 'sparse_sign_sgd_', 'gather_rows',
-           'SparseSignSGD', 'lr_at', 'task_defaults', 'find_sparse_embeddings', 'make_optimizers', 'set_lr']
+__all__ = ['AdamATan2', 'spirals', 'compare_run', 'sparse_table', 'sparse_sign_sgd_', 'gather_rows', 'SparseSignSGD', 'lr_at',
+           'optimizer_settings', 'task_defaults', 'find_sparse_embeddings', 'make_optimizers', 'set_lr']
 
 # %% ../nbs/14_optim.ipynb #49a4b745
 class AdamATan2(torch.optim.Optimizer):
@@ -84,22 +84,31 @@ def sparse_table(emb: nn.Module) -> torch.Tensor:
                         'register it as a buffer')
     return table
 
-def sparse_sign_sgd_(weights: torch.Tensor, grads: torch.Tensor, ids: torch.Tensor, lr: float, weight_decay: float) -> torch.Tensor:
-    "In place: rows `ids` of `weights` get p*(1-lr*wd) - lr*sign(sum of their rows of `grads`); others untouched."
+def sparse_sign_sgd_(weights: torch.Tensor, grads: torch.Tensor, ids: torch.Tensor, lr: float, weight_decay: float,
+                     check_ids: bool = False) -> torch.Tensor:
+    """In place: rows `ids` of `weights` get p*(1-lr*wd) - lr*sign(sum of their rows of `grads`); others untouched.
+    Nothing is read back to the host, so on a GPU the step never waits: the ids' range is checked once per batch on
+    its host copy (`TRMNetwork.check_batch`), or here with `check_ids=True` (a debugging aid that costs a host sync)."""
     if grads.ndim != 2 or grads.shape[1] != weights.shape[1] or ids.shape != grads.shape[:1]:
         raise ValueError(f'sparse_sign_sgd_: grads {tuple(grads.shape)} and ids {tuple(ids.shape)} do not fit a table '
                          f'{tuple(weights.shape)} (need grads (B, {weights.shape[1]}) and ids (B,))')
     ids = ids.to(device=weights.device, dtype=torch.long)
     if ids.numel() == 0: return weights
-    bad = (ids < 0) | (ids >= weights.shape[0])
-    if bad.any():
-        row = int(bad.nonzero()[0, 0])
-        raise IndexError(f'sparse_sign_sgd_: batch row {row} has puzzle id {int(ids[row])}, outside the table (0..{weights.shape[0] - 1})')
-    rows, inverse = torch.unique(ids, return_inverse=True)
-    summed = torch.zeros(len(rows), weights.shape[1], dtype=grads.dtype, device=weights.device)
-    summed.index_add_(0, inverse, grads.to(weights.device))
-    new = weights.index_select(0, rows).mul_(1.0 - lr * weight_decay).add_(torch.sign(summed).to(weights.dtype), alpha=-lr)
-    weights.index_copy_(0, rows, new)
+    if check_ids:
+        bad = (ids < 0) | (ids >= weights.shape[0])
+        if bad.any():
+            row = int(bad.nonzero()[0, 0])
+            raise IndexError(f'sparse_sign_sgd_: batch row {row} has puzzle id {int(ids[row])}, outside the table (0..{weights.shape[0] - 1})')
+    # group the batch rows by id with fixed-size operations (torch.unique would have to tell the host how many ids)
+    sorted_ids, order = ids.sort()
+    first = torch.ones_like(sorted_ids, dtype=torch.bool)
+    first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    group = torch.empty_like(ids)
+    group[order] = first.cumsum(0) - 1                    # each batch row's id, numbered 0, 1, ... in sorted order
+    summed = torch.zeros(len(ids), weights.shape[1], dtype=grads.dtype, device=weights.device)
+    summed.index_add_(0, group, grads.to(weights.device))  # sum first (duplicates of one id), then the sign
+    new = weights.index_select(0, ids).mul_(1.0 - lr * weight_decay).add_(torch.sign(summed[group]).to(weights.dtype), alpha=-lr)
+    weights.index_copy_(0, ids, new)                      # a repeated id writes the same row value each time
     return weights
 
 # %% ../nbs/14_optim.ipynb #2314dea0
@@ -158,21 +167,20 @@ def lr_at(step: int, base_lr: float, warmup: int, total: int, min_ratio: float =
     return base_lr * (min_ratio + max(0.0, (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * num_cycles * 2 * progress))))
 
 # %% ../nbs/14_optim.ipynb #c17def3f
-_COMMON = dict(betas=(0.9, 0.95), global_batch_size=768, warmup_steps=2000, lr_min_ratio=1.0, ema=True, ema_rate=0.999)
-TASK_DEFAULTS = {
-    'arc':    dict(lr=1e-4, weight_decay=0.1, puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1,
-                   epochs=100_000, eval_interval=10_000, **_COMMON),
-    'sudoku': dict(lr=1e-4, weight_decay=1.0, puzzle_emb_lr=1e-4, puzzle_emb_weight_decay=1.0,
-                   epochs=50_000, eval_interval=5_000, **_COMMON),
-    'maze':   dict(lr=1e-4, weight_decay=1.0, puzzle_emb_lr=1e-4, puzzle_emb_weight_decay=1.0,
-                   epochs=50_000, eval_interval=5_000, **_COMMON),
-}
+def optimizer_settings(cfg) -> dict:
+    "The `make_optimizers` keywords of a training configuration (a `recipes.TrainConfig`: `lr`, `beta1`, ...)."
+    return dict(lr=cfg.lr, weight_decay=cfg.weight_decay, puzzle_emb_lr=cfg.puzzle_emb_lr,
+                puzzle_emb_weight_decay=cfg.puzzle_emb_weight_decay, betas=(cfg.beta1, cfg.beta2))
 
 def task_defaults(task: str) -> dict:
-    "A copy of the published training settings for 'arc', 'sudoku' or 'maze'."
-    key = str(task).lower()
-    if key not in TASK_DEFAULTS: raise KeyError(f'task {task!r} has no published settings; use one of {sorted(TASK_DEFAULTS)}')
-    return dict(TASK_DEFAULTS[key])
+    """The published training settings of 'arc', 'sudoku' or 'maze', read from `trm_course.recipes` (the older
+    interface, kept while chapters still call it; new code: `optimizer_settings(get_recipe(...))`)."""
+    from trm_course.recipes import get_recipe
+    name = {'arc': 'arc1', 'sudoku': 'sudoku_mlp_t', 'maze': 'maze'}.get(str(task).lower())
+    if name is None: raise KeyError(f"task {task!r} has no published settings; use one of ['arc', 'maze', 'sudoku']")
+    c = get_recipe(name)
+    return optimizer_settings(c) | dict(global_batch_size=c.global_batch_size, warmup_steps=c.warmup_steps, epochs=c.epochs,
+                                        lr_min_ratio=c.lr_min_ratio, eval_interval=c.eval_interval, ema=c.ema, ema_rate=c.ema_rate)
 
 # %% ../nbs/14_optim.ipynb #e9825861
 def find_sparse_embeddings(model: nn.Module) -> list[nn.Module]:
@@ -185,7 +193,7 @@ def find_sparse_embeddings(model: nn.Module) -> list[nn.Module]:
 
 def make_optimizers(model: nn.Module, lr: float = 1e-4, weight_decay: float = 0.1, puzzle_emb_lr: float = 1e-2,
                     puzzle_emb_weight_decay: float = 0.1, betas=(0.9, 0.95), **_ignored) -> tuple[list, list[float]]:
-    "([SparseSignSGD per puzzle table..., AdamATan2(trainable parameters)], their base lrs); accepts `task_defaults(...)`."
+    "([SparseSignSGD per puzzle table..., AdamATan2(trainable parameters)], their base lrs); accepts `optimizer_settings(cfg)`."
     opts = [SparseSignSGD(e, lr=puzzle_emb_lr, weight_decay=puzzle_emb_weight_decay) for e in find_sparse_embeddings(model)]
     base = [puzzle_emb_lr] * len(opts)
     params = [p for p in model.parameters() if p.requires_grad]
