@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""A longer CPU run of the lesson's tiny ARC model (nbs/20_arc_eval.ipynb, preset `arc_tiny_cpu`).
+"""A longer CPU run of the lesson's tiny ARC model (nbs/20_arc_eval.ipynb, recipe `arc_tiny_cpu`).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_arc_tiny.py                 # 3000 steps, evaluation every 250 (~10-15 min)
     python benchmarks/bench_arc_tiny.py --steps 6000 --n-train 13 --num-aug 8
@@ -20,7 +20,8 @@ import torch
 from trm_course.core import atomic_write, seed_everything
 from trm_course.arc_eval import ArcEvaluator, arc_split_batches, arc_tiny_tasks, build_arc_tiny_data, evaluate_arc
 from trm_course.dataset import read_identifiers, read_split
-from trm_course.train import PRESETS, Trainer, get_preset
+from trm_course.recipes import get_recipe
+from trm_course.train import Trainer
 
 
 def main(argv=None):
@@ -41,7 +42,7 @@ def main(argv=None):
     train_tasks, held = arc_tiny_tasks(a.n_train)
     idents = read_identifiers(root)
     splits = {'fit': (read_split(root, 'fit'), train_tasks), 'held_out': (read_split(root, 'test'), held)}
-    cfg = get_preset('arc_tiny_cpu', data=str(root), out_dir=str(work / 'run'), max_steps=a.steps, eval_every=None,
+    cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=str(work / 'run'), max_steps=a.steps, eval_every=None,
                      progress=False, seed=a.seed)
     seed_everything(cfg.seed)
     tr = Trainer(cfg)
@@ -57,7 +58,7 @@ def main(argv=None):
                 rec.update({f'{name}/pass@{k}': res.scores[k] for k in (1, 2, 5)})
         records.append(rec)
         print(json.dumps(rec), flush=True)
-    out = {'script': 'benchmarks/bench_arc_tiny.py', 'args': vars(a), 'preset': PRESETS['arc_tiny_cpu'],
+    out = {'script': 'benchmarks/bench_arc_tiny.py', 'args': vars(a), 'recipe': get_recipe('arc_tiny_cpu').to_dict(),
            'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), 'torch': torch.__version__,
            'host': f'{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}',
            'load_start': [round(x, 2) for x in load0], 'load_end': [round(x, 2) for x in os.getloadavg()],

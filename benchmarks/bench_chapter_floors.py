@@ -50,12 +50,12 @@ def ch14(seed):
 def ch17(seed):
     "Chapter 17: 4x4 sudoku4_cpu (batch 16, lr 3e-3, warm-up 20) 300 steps; 6x6 sudoku6_cpu 100 steps."
     from trm_course.experiments import sudoku_data, learning_curve
-    from trm_course.train import get_preset
+    from trm_course.recipes import get_recipe
     d4 = sudoku_data(4, n_train=1000, n_aug=7, n_test=500)
     d6 = sudoku_data(6, n_train=300, n_aug=20, n_test=200)
-    cfg4 = get_preset('sudoku4_cpu', data=str(d4), seed=seed).replace(global_batch_size=16, lr=3e-3, warmup_steps=20)
+    cfg4 = get_recipe('sudoku4_cpu', data=str(d4), seed=seed).replace(global_batch_size=16, lr=3e-3, warmup_steps=20)
     c4 = learning_curve(cfg4, steps=300, eval_every=50, max_examples=200, clock='cpu', verbose=False)
-    c6 = learning_curve(get_preset('sudoku6_cpu', data=str(d6), seed=seed), steps=100, eval_every=50, max_examples=100,
+    c6 = learning_curve(get_recipe('sudoku6_cpu', data=str(d6), seed=seed), steps=100, eval_every=50, max_examples=100,
                         clock='cpu', verbose=False)
     return {'4x4 exact': c4[-1]['exact'], '4x4 token': c4[-1]['token'], '4x4 token gain': c4[-1]['token'] - c4[0]['token'],
             '6x6 token gain': c6[-1]['token'] - c6[0]['token'], '6x6 loss last/first': c6[-1]['loss'] / c6[1]['loss']}
@@ -64,8 +64,8 @@ def ch17(seed):
 def ch18(seed):
     "Chapter 18: maze_small_cpu, 300 steps, evaluation on 128 held-out mazes."
     from trm_course.maze_experiments import maze_small_data, maze_trainer, maze_curve
-    from trm_course.train import get_preset
-    cfg = get_preset('maze_small_cpu', data=str(maze_small_data()), seed=seed)
+    from trm_course.recipes import get_recipe
+    cfg = get_recipe('maze_small_cpu', data=str(maze_small_data()), seed=seed)
     c = maze_curve(trainer=maze_trainer(cfg), steps=300, eval_every=50, max_examples=128, threads=1, verbose=False)
     return {'exact': c[-1]['exact'], 'valid': c[-1]['valid'], 'token': c[-1]['token'],
             'token gain': c[-1]['token'] - c[0]['token']}
@@ -79,12 +79,13 @@ def _arc_tiny_root():
 
 def ch20(seed):
     "Chapter 20: arc_tiny_cpu with the Trainer, 750 steps; the ARC protocol on the EMA weights (and chapter 21's ARC trace)."
-    from trm_course.train import Trainer, get_preset
+    from trm_course.recipes import get_recipe
+    from trm_course.train import Trainer
     from trm_course.arc_eval import ArcEvaluator, evaluate_arc, arc_split_batches, arc_tiny_tasks
     from trm_course.dataset import read_split, read_identifiers
     root = _arc_tiny_root()
     out = tempfile.mkdtemp(prefix='floors-arc-')
-    cfg = get_preset('arc_tiny_cpu', data=str(root), out_dir=out, max_steps=750, eval_every=None, progress=False, seed=seed)
+    cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=out, max_steps=750, eval_every=None, progress=False, seed=seed)
     seed_everything(seed)
     tr = Trainer(cfg, verbose=False)
     tr.fit(plot=False, final_eval=False)
@@ -95,14 +96,14 @@ def ch20(seed):
         for split, tasks in (('fit', tiny_train), ('test', tiny_held)):
             r = evaluate_arc(tr.model.model, arc_split_batches(read_split(root, split), 64), ArcEvaluator(tasks, identifiers=idents))
             res[split] = r.scores
-        # chapter 21 watches this same model (same preset, data and seed): its ARC numbers, from a 16-step trace
+        # chapter 21 watches this same model (same recipe, data and seed): its ARC numbers, from a 16-step trace
         from trm_course.watch import trace
         split = read_split(root, 'fit')
         batch = {k: v.to(tr.device) for k, v in next(arc_split_batches(split, split.n_examples)).items()}
         t = trace(tr.model.model, batch, N_sup=16)
     return {'training tasks pass@1': res['fit'][1], 'training tasks pass@2': res['fit'][2],
             'held-out pass@2': res['test'][2], 'answer loss last/first': log[-1]['train/lm_loss'] / log[0]['train/lm_loss'],
-            'ch21 arc exact@N_sup': float(t.correct[cfg.N_sup - 1].mean()), 'ch21 arc token@N_sup': float(t.token_acc[cfg.N_sup - 1].mean())}
+            'ch21 arc exact@N_sup': float(t.correct[cfg.model.N_sup - 1].mean()), 'ch21 arc token@N_sup': float(t.token_acc[cfg.model.N_sup - 1].mean())}
 
 
 def ch21(seed):

@@ -5,7 +5,7 @@
     OMP_NUM_THREADS=1 python benchmarks/bench_learning_curves.py --jobs 2        # the two runs side by side (2 processes)
     OMP_NUM_THREADS=1 python benchmarks/bench_learning_curves.py --minutes4 .5 --minutes6 .5 --out /tmp/lc   # a smoke run
 
-Trains the `sudoku4_cpu` and `sudoku6_cpu` presets (trm_course.train.PRESETS) with
+Trains the `sudoku4_cpu` and `sudoku6_cpu` recipes (trm_course.recipes) with
 trm_course.experiments.learning_curve, evaluating the EMA weights on all held-out puzzles (all N_sup steps) every
 `--eval-seconds` of training time; evaluation time is not counted. Budgets count this process's CPU time
 (`--clock cpu`, the default: what one idle core would take, also on a busy machine; wall-clock time is recorded too)
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
-from trm_course.train import PRESETS, get_preset
+from trm_course.recipes import get_recipe
 from trm_course.experiments import learning_curve, sudoku_data, format_curves, save_curves, load_curves, time_to
 from trm_course.core import atomic_write
 
@@ -37,7 +37,7 @@ def runs(seed):
 
 def run_one(args, name, preset, data):
     print(f'== {name}: {args.minutes[name]} {args.clock} min, data {data}', flush=True)
-    cfg = get_preset(preset, data=str(data), seed=args.seed)
+    cfg = get_recipe(preset, data=str(data), seed=args.seed)
     recs = learning_curve(cfg, minutes=args.minutes[name], eval_every=None, clock=args.clock,
                           eval_seconds=args.eval_seconds or 60 * args.minutes[name] / 12)
     return recs, os.getloadavg()
@@ -95,7 +95,7 @@ def main(argv=None):
             f'# minutes = {clock}; evaluations excluded. Held-out exact/token accuracy (EMA weights, all N_sup steps):',
             '# the last evaluation at or before each minute; "-" = the run was shorter.', '']
     body = format_curves(curves, MINUTES, clock=args.clock)
-    notes = ['', '# presets (trm_course.train.PRESETS):'] + [f'#   {p}: {PRESETS[p]}' for _, p, _ in todo] + ['# data:'] + \
+    notes = ['', '# recipes (trm_course.recipes):'] + [f'#   {p}: {get_recipe(p).to_dict(flat=True)}' for _, p, _ in todo] + ['# data:'] + \
             [f'#   {n}: {datas[n].name}' for n, _, _ in todo]
     key = 'cpu_minutes' if args.clock == 'cpu' else 'minutes'
     for n, recs in curves.items():

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
-from trm_course.train import get_preset, PRESETS
+from trm_course.recipes import get_recipe
 from trm_course.maze_experiments import MAZE_SMALL, maze_small_data, maze_trainer, maze_curve
 from trm_course.core import atomic_write
 
@@ -36,7 +36,7 @@ def main():
     t0 = time.time()
     data = maze_small_data()
     t_data = time.time() - t0
-    cfg = get_preset('maze_small_cpu', data=str(data), seed=a.seed)
+    cfg = get_recipe('maze_small_cpu', data=str(data), seed=a.seed)
     tr = maze_trainer(cfg)
     recs = maze_curve(trainer=tr, minutes=a.minutes, eval_seconds=a.eval_seconds, threads=a.threads)
     load1 = os.getloadavg()
@@ -45,9 +45,9 @@ def main():
         f'# bench_maze_curve.py  {time.strftime("%Y-%m-%d %H:%M")}  torch {torch.__version__}  python {platform.python_version()}',
         f'# host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, '
         f'load average {load0[0]:.1f} at start, {load1[0]:.1f} at end (1-min; 5-min {load1[1]:.1f}); shared machine: times are noisy',
-        f'# data: {data.name} {MAZE_SMALL} (built in {t_data:.1f} s); preset maze_small_cpu = {PRESETS["maze_small_cpu"]}',
+        f'# data: {data.name} {MAZE_SMALL} (built in {t_data:.1f} s); recipe maze_small_cpu = {get_recipe("maze_small_cpu").to_dict(flat=True)}',
         f'# {params:,} trained parameters; seed {a.seed}; training {a.minutes} min, evaluation every {a.eval_seconds:.0f} s of training '
-        f'(EMA weights, all {cfg.N_sup} supervision steps, all {recs[-1]["test_count"]} test mazes); minutes = training time only',
+        f'(EMA weights, all {cfg.model.N_sup} supervision steps, all {recs[-1]["test_count"]} test mazes); minutes = training time only',
         f'# command: OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")} python benchmarks/bench_maze_curve.py '
         f'--minutes {a.minutes:g} --eval-seconds {a.eval_seconds:g} --threads {a.threads} --seed {a.seed}',
         f'{"step":>6} {"minutes":>8} {"samples":>8} {"exact":>7} {"valid":>7} {"token":>7} {"test_count":>10}',

@@ -4,7 +4,7 @@
     python benchmarks/bench_model.py                       # CPU, float32, CPU-friendly batch sizes (< ~5 min)
     python benchmarks/bench_model.py --device cuda --dtype bfloat16 --compile --batch 768 --steps 10
 
-For each published config (trm_course.network.PUBLISHED_CONFIGS) it reports, per supervision step:
+For each published model (trm_course.recipes.published_model) it reports, per supervision step:
 time (median of the timed steps), activation memory saved for backward (exact, load-independent), peak memory
 (CUDA: max_memory_allocated; CPU: peak RSS of a fresh subprocess), and compares one call of TRM's 2-layer `net`
 with a plain nn.TransformerEncoder of the same width (2 post-norm layers, d, heads, FFN width, forward+backward).
@@ -20,11 +20,12 @@ sys.path.insert(0, str(ROOT))
 import torch
 import torch.nn.functional as F
 
-from trm_course.network import PUBLISHED_CONFIGS, count_parameters
+from trm_course.network import count_parameters
+from trm_course.recipes import published_model
 from trm_course.recursion import TRM
 from trm_course.layers import swiglu_width
 
-CPU_BATCH = {'sudoku_mlp_t': 4, 'sudoku_attn': 4, 'maze': 1, 'arc': 1}
+CPU_BATCH = {'sudoku_mlp_t': 4, 'sudoku_attn': 4, 'maze': 1, 'arc1': 1}   # arc2: the same model as arc1
 
 
 def sync(device):
@@ -32,7 +33,7 @@ def sync(device):
 
 
 def make(name, args, device):
-    cfg = PUBLISHED_CONFIGS[name].replace(forward_dtype=args.dtype, num_puzzle_identifiers=16)
+    cfg = published_model(name, forward_dtype=args.dtype, num_puzzle_identifiers=16)
     model = TRM(cfg).to(device)
     model.check_inputs = False
     if args.compile: model.net = torch.compile(model.net)
@@ -137,7 +138,7 @@ def main():
     p.add_argument('--steps', type=int, default=1, help='timed supervision steps per config')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch\'s choice)')
     p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--configs', default=','.join(PUBLISHED_CONFIGS))
+    p.add_argument('--configs', default=','.join(CPU_BATCH))
     p.add_argument('--profile-config', default='sudoku_attn')
     p.add_argument('--out', default=None, help='also write the report to this file (atomically)')
     p.add_argument('--_one', default=None, help=argparse.SUPPRESS)

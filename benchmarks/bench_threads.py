@@ -1,8 +1,8 @@
-"""One or two CPU threads for the small CPU presets, on an idle and on a busy machine.
+"""One or two CPU threads for the small CPU recipes, on an idle and on a busy machine.
 
-    python benchmarks/bench_threads.py [--preset sudoku4_cpu] [--steps 40] [--out benchmarks/results/threads_cpu.txt]
+    python benchmarks/bench_threads.py [--recipe sudoku4_cpu] [--steps 40] [--out benchmarks/results/threads_cpu.txt]
 
-Trains `--preset` on a small 4x4 Sudoku dataset with 1 and with 2 torch threads (interleaved, two rounds each, after
+Trains `--recipe` on a small 4x4 Sudoku dataset with 1 and with 2 torch threads (interleaved, two rounds each, after
 5 warm-up steps), first on an otherwise idle machine, then with two CPU-heavy processes (NumPy matrix products, one
 thread each) beside it, and prints training steps per second. `train.cpu_threads()` (the quickstart's default)
 picks its thread count from this: a second thread pays only when a second core is free.
@@ -12,15 +12,16 @@ from pathlib import Path
 
 import torch
 
-from trm_course.train import Trainer, build_sudoku4_data, get_preset
+from trm_course.recipes import get_recipe
+from trm_course.train import Trainer, build_sudoku4_data
 
 HOG = ("import os; os.environ['OMP_NUM_THREADS'] = '1'\nimport numpy as np\n"
        "a = np.random.default_rng(0).standard_normal((256, 256))\nwhile True: a = np.tanh(a @ a.T / 256)\n")
 
 
-def steps_per_second(data, out, preset, threads, steps):
+def steps_per_second(data, out, recipe, threads, steps):
     torch.set_num_threads(threads)
-    tr = Trainer(get_preset(preset, data=str(data), out_dir=str(out), max_steps=10_000, eval_every=None, progress=False),
+    tr = Trainer(get_recipe(recipe, data=str(data), out_dir=str(out), max_steps=10_000, eval_every=None, progress=False),
                  verbose=False)
     tr.fit(steps=5, plot=False, final_eval=False)          # warm-up
     t0 = time.time()
@@ -30,7 +31,7 @@ def steps_per_second(data, out, preset, threads, steps):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--preset', default='sudoku4_cpu')
+    p.add_argument('--recipe', default='sudoku4_cpu')
     p.add_argument('--steps', type=int, default=40)
     p.add_argument('--out', default=None)
     args = p.parse_args(argv)
@@ -45,10 +46,10 @@ def main(argv=None):
             time.sleep(2 if hogs else 0)
             r = {1: [], 2: []}
             for _ in range(2):
-                for th in (1, 2): r[th].append(steps_per_second(work / 'data', work / 'run', args.preset, th, args.steps))
+                for th in (1, 2): r[th].append(steps_per_second(work / 'data', work / 'run', args.recipe, th, args.steps))
         finally:
             for q in ps: q.kill()
-        lines.append(f'{args.preset}, {hogs} CPU-heavy processes beside it: steps/s with 1 thread '
+        lines.append(f'{args.recipe}, {hogs} CPU-heavy processes beside it: steps/s with 1 thread '
                      + ' '.join(f'{v:.2f}' for v in r[1]) + '; with 2 threads ' + ' '.join(f'{v:.2f}' for v in r[2]))
     text = '\n'.join(lines) + '\n'
     print(text, end='')

@@ -9,7 +9,7 @@ A full training step is everything the trainer does per batch: one supervision s
 without gradient, one with), the stablemax + halting loss, backward, AdamATan2 on the dense weights, the sparse
 sign-SGD on the batch's puzzle-embedding rows, the learning-rate schedule and the EMA update.
 
-For each preset (the small CPU presets and the published runs, trm_course.train.PRESETS) a dataset folder with the
+For each recipe (the small CPU recipes and the published runs, trm_course.recipes) a dataset folder with the
 preset's real shape (vocab, sequence length, number of puzzle identifiers; random tokens) is written to a temporary
 folder, a Trainer is built exactly as `trm-course train` builds it (CPU presets at their own batch size, published
 ones at a CPU-friendly batch unless --batch), one warm-up step runs, then --steps timed steps. Reported:
@@ -29,19 +29,19 @@ sys.path.insert(0, str(ROOT))
 CPU_PRESETS = ['sudoku4_cpu', 'sudoku6_cpu', 'maze_small_cpu', 'arc_tiny_cpu']
 PUBLISHED = ['sudoku_mlp_t', 'sudoku_attn', 'maze', 'arc1']
 CPU_BATCH = {'sudoku_mlp_t': 8, 'sudoku_attn': 8, 'maze': 2, 'arc1': 2}
-# the data shape of each preset: (vocab_size, seq_len, num_puzzle_identifiers); ARC's identifier count is computed
-SHAPE = {'sudoku4': (6, 16, 1), 'sudoku6': (8, 36, 1), 'sudoku-extreme-1k-aug-1000': (11, 81, 1),
-         'maze-30x30-hard-1k': (6, 900, 1)}
 
 
-def data_shape(cfg_data: str, args) -> tuple[int, int, int, str]:
-    "vocab, seq_len, identifiers of the preset's dataset, and a note on where they came from."
-    if cfg_data in SHAPE: return (*SHAPE[cfg_data], 'the dataset builder\'s shape')
+def data_shape(name: str, cfg_data: str, args) -> tuple[int, int, int, str]:
+    "vocab, seq_len, identifiers of a published recipe's dataset (its `data_shape`; ARC's identifiers counted here), and a note."
+    from trm_course.recipes import RECIPES
+    shape = RECIPES[name].data_shape
+    if 'num_puzzle_identifiers' in shape:
+        return shape['vocab_size'], shape['seq_len'], shape['num_puzzle_identifiers'], 'the recipe\'s dataset shape'
     if cfg_data.startswith('arc1') or cfg_data.startswith('arc2'):
-        if args.arc_ids: return 12, 900, args.arc_ids, 'identifiers given by --arc-ids'
+        if args.arc_ids: return shape['vocab_size'], shape['seq_len'], args.arc_ids, 'identifiers given by --arc-ids'
         from trm_course.arc_data import plan_recipe
         plan = plan_recipe(cfg_data[:4], 1000, allow_missing_conceptarc=True)
-        return 12, 900, len(plan.tids) + 1, f'identifiers of the {cfg_data[:4]} plan built here ({plan.subsets})'
+        return shape['vocab_size'], shape['seq_len'], len(plan.tids) + 1, f'identifiers of the {cfg_data[:4]} plan built here ({plan.subsets})'
     raise SystemExit(f'no data shape known for {cfg_data!r}')
 
 
@@ -76,11 +76,12 @@ def write_fake_dataset(root: Path, vocab: int, seq: int, ids: int, n: int = 256)
 def child(name: str, args) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-    from trm_course.train import Trainer, get_preset
+    from trm_course.recipes import get_recipe
+    from trm_course.train import Trainer
     from trm_course.dataset import collate
     torch.set_num_threads(args.threads)
-    base = get_preset(name)
-    vocab, seq, ids, note = data_shape(base.data, args) if name not in CPU_PRESETS else (0, 0, 0, '')
+    base = get_recipe(name)
+    vocab, seq, ids, note = data_shape(name, base.data, args) if name not in CPU_PRESETS else (0, 0, 0, '')
     batch = args.batch or (base.global_batch_size if name in CPU_PRESETS else CPU_BATCH[name])
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,7 +114,7 @@ def child(name: str, args) -> dict:
         table = tr.model.model.puzzle_emb.weight.numel() if hasattr(tr.model.model, 'puzzle_emb') else 0
     med = statistics.median(times)
     return dict(name=name, batch=batch, vocab=vocab, seq=seq, ids=ids, note=note, params=n_params, table=table,
-                T=cfg.T, n=cfg.n, hidden=cfg.hidden_size, mlp_t=cfg.mlp_t, precision=tr.precision,
+                T=cfg.model.T, n=cfg.model.n, hidden=cfg.model.hidden_size, mlp_t=cfg.model.mlp_t, precision=tr.precision,
                 step_s=med, times=times, ex_per_s=batch / med, peak_mib=peak, rss_before_mib=rss0,
                 gflop_per_ex=flops / batch / 1e9, gflops=flops / med / 1e9)
 
