@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_reference.ipynb #fd9a61f1
 from __future__ import annotations
-import json, zipfile
+import json, re, zipfile
 from pathlib import Path
 
 import torch
@@ -180,22 +180,14 @@ def _rel(a, b) -> float:
     den = b.norm().item()
     return (a - b).norm().item() / den if den > 0 else (a - b).norm().item()
 
-def check_against_reference(path, teacher_forcing: bool = True) -> dict[str, float]:
-    """Replay a reference-output file (path or loaded dict) with the course model, ACT wrapper (ch. 11) and loss
-    head (ch. 10); return the largest relative error of every recorded quantity and the halted-flag mismatches."""
-    d = load_reference_file(path)
-    model = model_from_reference(d['config'], d['state_dict'])
-    cfg = model.cfg
-    batch = {k: d[k] for k in ('inputs', 'labels', 'puzzle_identifiers')}
-    gen = torch.Generator().manual_seed(0)     # exploration draws (probability 0 here) do not touch the global RNG
-    err = dict(eval_logits=0.0, eval_q_halt=0.0, eval_z_H=0.0, eval_z_L=0.0, eval_rollout_logits=0.0,
-               train_loss=0.0, train_logits=0.0, train_q_halt=0.0, train_grads=0.0, train_metrics=0.0,
-               halted_mismatches=0)
-    def mismatches(ours, ref):
-        if cfg.halt_exploration_prob > 0: return int((ref & ~ours).sum())   # exploration may only delay a halt
-        return int((ours != ref).sum())
+def _mismatches(cfg, ours, ref) -> int:
+    "Rows whose halted flag differs from the reference's (with exploration on, a halt may only come later)."
+    if cfg.halt_exploration_prob > 0: return int((ref & ~ours).sum())
+    return int((ours != ref).sum())
 
-    # evaluation: from the initial all-halted carry, every recorded step (plus a free-running copy)
+def _replay_eval(model, d, batch, err, gen, teacher_forcing: bool) -> None:
+    "Evaluation: from the initial all-halted carry, every recorded step (plus a free-running copy); updates `err`."
+    cfg = model.cfg
     model.eval()
     with torch.no_grad():
         carry = free = initial_act_carry(model, batch)
@@ -204,13 +196,16 @@ def check_against_reference(path, teacher_forcing: bool = True) -> dict[str, flo
             for k, ours, ref in (('eval_logits', out['logits'], s['logits']), ('eval_q_halt', out['q_halt_logits'], s['q_halt_logits']),
                                  ('eval_z_H', carry.y, s['z_H']), ('eval_z_L', carry.z, s['z_L'])):
                 err[k] = max(err[k], _rel(ours, ref))
-            err['halted_mismatches'] += mismatches(carry.halted, s['halted'])
+            err['halted_mismatches'] += _mismatches(cfg, carry.halted, s['halted'])
             free, fout = act_step(model, free, batch, training=False, generator=gen)
             err['eval_rollout_logits'] = max(err['eval_rollout_logits'], _rel(fout['logits'], s['logits']))
             if teacher_forcing:
                 carry = dataclasses.replace(carry, y=s['z_H'].to(cfg.dtype), z=s['z_L'].to(cfg.dtype), halted=s['halted'].bool())
 
-    # training: consecutive steps of model + loss head, gradients zeroed in between
+# %% ../nbs/12_reference.ipynb #db87cabf
+def _replay_train(model, d, batch, err, gen, teacher_forcing: bool) -> None:
+    "Training: consecutive steps of model + loss head, gradients zeroed in between; updates `err`."
+    cfg = model.cfg
     head = TRMWithLoss(model, loss='stablemax', exploration_prob=0.0)
     head.train()
     carry = head.initial_carry(batch)
@@ -223,7 +218,7 @@ def check_against_reference(path, teacher_forcing: bool = True) -> dict[str, flo
         err['train_loss'] = max(err['train_loss'], _rel(loss, s['loss']))
         err['train_logits'] = max(err['train_logits'], _rel(out['logits'], s['logits']))
         err['train_q_halt'] = max(err['train_q_halt'], _rel(out['q_halt_logits'], s['q_halt_logits']))
-        err['halted_mismatches'] += mismatches(carry.halted, s['halted'])
+        err['halted_mismatches'] += _mismatches(cfg, carry.halted, s['halted'])
         for k, v in s.get('metrics', {}).items():
             if k in metrics: err['train_metrics'] = max(err['train_metrics'], _rel(metrics[k], v))
         for name, ref in s['grads'].items():
@@ -235,6 +230,19 @@ def check_against_reference(path, teacher_forcing: bool = True) -> dict[str, flo
             carry = dataclasses.replace(carry, halted=s['halted'].bool())
             if i == 0 and same_start:   # training step 1 == evaluation step 1: the recorded carry is the reference's
                 carry = dataclasses.replace(carry, y=d['eval_steps'][0]['z_H'].to(cfg.dtype), z=d['eval_steps'][0]['z_L'].to(cfg.dtype))
+
+def check_against_reference(path, teacher_forcing: bool = True) -> dict[str, float]:
+    """Replay a reference-output file (path or loaded dict) with the course model, ACT wrapper (ch. 11) and loss
+    head (ch. 10); return the largest relative error of every recorded quantity and the halted-flag mismatches."""
+    d = load_reference_file(path)
+    model = model_from_reference(d['config'], d['state_dict'])
+    batch = {k: d[k] for k in ('inputs', 'labels', 'puzzle_identifiers')}
+    gen = torch.Generator().manual_seed(0)     # exploration draws (probability 0 here) do not touch the global RNG
+    err = dict(eval_logits=0.0, eval_q_halt=0.0, eval_z_H=0.0, eval_z_L=0.0, eval_rollout_logits=0.0,
+               train_loss=0.0, train_logits=0.0, train_q_halt=0.0, train_grads=0.0, train_metrics=0.0,
+               halted_mismatches=0)
+    _replay_eval(model, d, batch, err, gen, teacher_forcing)
+    _replay_train(model, d, batch, err, gen, teacher_forcing)
     return err
 
 # %% ../nbs/12_reference.ipynb #a3d01a41
@@ -264,9 +272,6 @@ def record_reference_file(config: dict, state_dict: dict, inputs, labels, puzzle
     return out
 
 # %% ../nbs/12_reference.ipynb #42295d15
-import re
-from .core import atomic_write, package_file
-
 class ReferenceCheckpointError(ValueError):
     "A checkpoint of the authors' training script that cannot be used (unreadable file, wrong contents, no config, puzzle table vs dataset)."
 
@@ -297,6 +302,7 @@ def reference_checkpoint_files(path) -> tuple[Path, Path | None]:
     cfg = p.parent / CHECKPOINT_CONFIG
     return p, (cfg if cfg.is_file() else None)
 
+# %% ../nbs/12_reference.ipynb #b0188623
 def read_reference_checkpoint(path) -> dict:
     "The state dict in a checkpoint file of the authors' `pretrain.py`, loaded on the CPU (weights only, nothing executed)."
     path = Path(path)
@@ -318,6 +324,7 @@ def read_reference_checkpoint(path) -> dict:
         raise ReferenceCheckpointError(f'checkpoint {path}: tensor {nan} holds NaN or infinite values (a diverged run or a damaged file)')
     return sd
 
+# %% ../nbs/12_reference.ipynb #3c54ad98
 def reference_model_config(config, dataset=None) -> dict:
     """The model configuration `pretrain.py` builds, in the reference's field names: the `arch` fields of
     all_config.yaml (a path or dict; a flat dict of model fields is accepted too) plus `vocab_size`, `seq_len`,
@@ -344,6 +351,7 @@ def reference_model_config(config, dataset=None) -> dict:
                                        f'pretrain.py takes these from its train/dataset.json)')
     return model
 
+# %% ../nbs/12_reference.ipynb #d23ee05b
 def load_reference_checkpoint(path, config=None, dataset=None, forward_dtype: str | None = None) -> TRM:
     """A course `TRM` from a checkpoint of the authors' `pretrain.py` (`step_<N>` file or run folder). `config`:
     its all_config.yaml (default: the one beside the checkpoint) or a dict; `dataset`: the dataset folder it was
@@ -372,6 +380,7 @@ def load_reference_checkpoint(path, config=None, dataset=None, forward_dtype: st
     except ValueError as e: raise ReferenceCheckpointError(f'checkpoint {ckpt}: {e}') from None
     return model
 
+# %% ../nbs/12_reference.ipynb #d1c20d52
 def save_reference_checkpoint(model, path, config: bool = True, data=None) -> Path:
     """Write `model` (a course `TRM`, or a `TRMWithLoss` around one) in the format of the authors' `pretrain.py`:
     a plain state dict behind `_orig_mod.model.`, atomically; with `config=True` also `all_config.yaml` beside it
