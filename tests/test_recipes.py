@@ -167,3 +167,28 @@ def test_names_kept_for_older_chapters_agree_with_the_recipes():
         for task, name in (('arc', 'arc1'), ('sudoku', 'sudoku_mlp_t'), ('maze', 'maze')):
             t, c = optim.task_defaults(task), get_recipe(name)
             assert all(t[k] == getattr(c, k) for k in t if k != 'betas') and t['betas'] == (c.beta1, c.beta2), task
+
+
+try:
+    from hypothesis import given, strategies as st
+except ImportError:   # the dev extra installs hypothesis
+    given = None
+
+if given is not None:
+    _KEYS = valid_keys() + ['T', 'n', 'model', 'model.', 'lrr', ' lr ', 'model.model.T']
+    _VALUES = st.one_of(st.sampled_from(['1', '0', '-3', '1e3', '1e400', '2.5', 'nan', 'inf', '-inf', 'true', 'False', 'none',
+                                         '', ' 7 ', '١٢', '1_0', '0x10', 'cpu', 'rope', 'float32', 'stablemax']), st.text(max_size=6))
+    _ITEMS = st.one_of(st.builds(lambda k, v: f'{k}={v}', st.sampled_from(_KEYS), _VALUES), st.text(max_size=8))
+
+    @given(st.lists(_ITEMS, max_size=4), st.sampled_from(list(RECIPES)))
+    def test_fuzz_overrides_give_a_config_or_one_value_error_naming_the_key(items, name):
+        try: cfg = get_recipe(name, *items)
+        except ValueError as e:
+            msg = str(e)
+            assert any(i.split('=', 1)[0].strip() in msg or repr(i) in msg for i in items), msg
+            return
+        assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+        for f in dataclasses.fields(cfg):      # every value has its field's type (checked again independently here)
+            v = getattr(cfg, f.name)
+            assert v is None or f.name == 'model' or isinstance(v, (int, float, str, bool)), (f.name, v)
+            if isinstance(v, float): assert v == v and abs(v) != float('inf'), (f.name, v)

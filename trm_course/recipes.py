@@ -161,7 +161,9 @@ def _replace(self: TrainConfig, **changes) -> TrainConfig:
     if mod:
         if 'hidden_size' in mod and 'puzzle_emb_ndim' not in mod and model.puzzle_emb_ndim == model.hidden_size:
             mod['puzzle_emb_ndim'] = None          # as wide as the model before: follows hidden_size (`${.hidden_size}`)
-        model = dataclasses.replace(model, **mod)
+        try: model = dataclasses.replace(model, **mod)
+        except (ValueError, TypeError) as e:        # name the keys as the user wrote them
+            raise ValueError(f'{", ".join("model." + k for k in mod)}: {e}') from None
     return dataclasses.replace(self, model=model, **top)
 
 def _overrides(self: TrainConfig, items) -> TrainConfig:
