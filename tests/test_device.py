@@ -61,17 +61,17 @@ def test_trainer_step_eval_ema_checkpoint_follow_the_device(tmp_path):
     from trm_course.checkpoint import load_checkpoint
     from trm_course.train import Trainer, build_sudoku4_data, get_preset
     root = build_sudoku4_data(tmp_path / 'data', n_train=24, n_aug=1, n_test=8, seed=0)
-    for extra in (dict(), dict(puzzle_emb_ndim=32, puzzle_emb_len=1, dtype='float16')):
+    for extra in (dict(), dict(puzzle_emb_ndim=32, puzzle_emb_len=1, dtype='bfloat16')):
         cfg = get_preset('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / f'run{len(extra)}'), max_steps=4,
                          global_batch_size=8, eval_every=None, warmup_steps=2, log_every=2, progress=False, **extra)
         tr, tr2 = Trainer(cfg), Trainer(cfg)          # built on the CPU (as a model is built before `.to(device)`)
         with torch.device('meta'):
-            tr.fit(steps=2, plot=False, final_eval=False)
+            tr.fit(steps=2, callbacks=tr.config_callbacks(at_end=None))
             res = tr.evaluate(return_predictions=True)
             assert res['count'] == 8 and res['predictions']['preds'].device == CPU
             path = tr.save()
             load_checkpoint(tr2, path)
-            tr2.fit(plot=False, final_eval=False)
+            tr2.fit(callbacks=tr2.config_callbacks(at_end=None))
             assert tr2.step == 4 and tr2.carry.y.device == CPU
 
 
@@ -118,3 +118,12 @@ def test_chapter11_cells_follow_the_model_device(chapter_env):
     _run(c['1693a386'], ns, True, proxy_from='carry = ')    # the training cell that crashed on CUDA (the carry built from a CPU batch)
     try: _run(c['2470ad0a'], ns, True)
     except AssertionError: pass      # 6 steps do not train the model: only the device errors matter here
+
+
+def test_float16_is_refused_with_one_clear_error(tmp_path):
+    from trm_course.train import Trainer, build_sudoku4_data, get_preset
+    root = build_sudoku4_data(tmp_path / 'data', n_train=8, n_aug=0, n_test=4, seed=0)
+    cfg = get_preset('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / 'run'), dtype='float16', progress=False)
+    with pytest.raises(ValueError, match="dtype='float16' is not supported"):
+        Trainer(cfg)
+    assert not (tmp_path / 'run').exists()

@@ -29,7 +29,7 @@ def _worker(rank, world, port, root, out):
         except ValueError as e:
             err = str(e)
         tr = Trainer(_cfg(root, Path(out) / 'run'))
-        tr.fit(plot=False, final_eval=False)
+        tr.fit(callbacks=tr.config_callbacks(at_end=None))
         torch.save({'state': tr.model.state_dict(), 'err': err, 'ema': tr.ema.state_dict()['shadow']}, Path(out) / f'rank{rank}.pt')
         dist.barrier()  # every rank is done with its collectives before any tears the group down
     finally:
@@ -51,7 +51,7 @@ def test_two_processes_match_one():
         assert torch.equal(r0['state'][k], r1['state'][k]), f'{k} differs between ranks'
     torch.set_num_threads(1)
     one = Trainer(_cfg(root, tmp / 'one'))
-    one.fit(plot=False, final_eval=False)
+    one.fit(callbacks=one.config_callbacks(at_end=None))
     sd = one.model.state_dict()
     moved = 0
     for k, v in r0['state'].items():

@@ -97,13 +97,13 @@ def test_trainer_fit_evaluate_checkpoint_resume(sudoku4, tmp_path):
     kw = dict(puzzle_emb_ndim=32, puzzle_emb_len=1)       # the sparse puzzle-embedding optimizer too
     a = trainer(sudoku4, tmp_path / 'a', **kw)
     assert a.device.type == DEV.type and a.precision == 'bfloat16'
-    a.fit(steps=10, plot=False)
+    a.fit(steps=10, callbacks=a.config_callbacks())
     assert a.step == 10 and [r for r in a.history if r['kind'] == 'eval']
     path = a.save()
     b = trainer(sudoku4, tmp_path / 'a', **kw)
     load_checkpoint(b, path)
     assert b.step == 10 and b.carry.y.device.type == DEV.type
-    b.fit(plot=False)
+    b.fit(callbacks=b.config_callbacks())
     assert b.step == 20
     res = b.evaluate(return_predictions=True)
     assert res['count'] == 32 and 0 <= res['exact_accuracy'] <= 1 and res['predictions']['preds'].device.type == 'cpu'
@@ -134,7 +134,7 @@ def test_arc_evaluation_path(tmp_path):
     root = build_arc_tiny_data(tmp_path / 'arc-tiny', n_train=2, num_aug=1)
     cfg = get_preset('arc_tiny_cpu', data=str(root), out_dir=str(tmp_path / 'run'), device=str(DEV), dtype='float32',
                      max_steps=6, global_batch_size=8, eval_every=None, progress=False)
-    tr = Trainer(cfg); tr.fit(plot=False, final_eval=False)
+    tr = Trainer(cfg); tr.fit(callbacks=tr.config_callbacks(at_end=None))
     model = tr.model.model
     _, held = arc_tiny_tasks(2)
     res = evaluate_arc(model, arc_split_batches(read_split(root, 'test'), 64), ArcEvaluator(held, identifiers=read_identifiers(root)))

@@ -93,4 +93,6 @@ def test_evaluate_reads_once_not_per_batch(data, tmp_path, monkeypatch):
             res = tr.evaluate(max_examples=n)
         assert res['count'] == n
         counts[n] = len(calls)
-    assert counts[8] == counts[32] <= 2, counts
+    # the same reads for 1 batch as for 4, so none per batch: the metric sums read once (and the `.item()` with which
+    # the DataLoader draws its iterator's seed from its own CPU generator, once per evaluation: no device involved)
+    assert counts[8] == counts[32] <= 3, counts

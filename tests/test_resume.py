@@ -23,12 +23,12 @@ def _same(a: dict, b: dict) -> bool:
 
 def test_resume_is_bit_identical(setup):
     tmp, cfg = setup
-    a = Trainer(cfg.replace(out_dir=str(tmp / 'a'))); a.fit(plot=False)
+    a = Trainer(cfg.replace(out_dir=str(tmp / 'a'))); a.fit(callbacks=a.config_callbacks())
     cb = cfg.replace(out_dir=str(tmp / 'b'))
-    b1 = Trainer(cb); b1.fit(steps=11, plot=False); b1.save(); del b1
+    b1 = Trainer(cb); b1.fit(steps=11, callbacks=b1.config_callbacks()); b1.save(); del b1
     b2 = Trainer(cb); load_checkpoint(b2, tmp / 'b')
     assert b2.step == 11 and b2.carry is not None
-    b2.fit(plot=False)
+    b2.fit(callbacks=b2.config_callbacks())
     assert _same(a.model.state_dict(), b2.model.state_dict())
     assert _same(a.ema.state_dict()['shadow'], b2.ema.state_dict()['shadow'])
     for o1, o2 in zip(a.optimizers, b2.optimizers):
@@ -41,7 +41,7 @@ def test_resume_is_bit_identical(setup):
 def test_bad_checkpoints_fail_clearly_and_overwrite_nothing(setup):
     tmp, cfg = setup
     c = cfg.replace(out_dir=str(tmp / 'c'), max_steps=4)
-    t = Trainer(c); t.fit(plot=False, final_eval=False)
+    t = Trainer(c); t.fit(callbacks=t.config_callbacks(at_end=None))
     path = t.save()
     good = path.read_bytes()
     with pytest.raises(CheckpointError, match='different configuration') as e:
@@ -69,3 +69,19 @@ def test_dataset_with_missing_files_fails_before_writing(setup, tmp_path):
     with pytest.raises(DatasetFormatError, match='all__labels.npy'):
         Trainer(cfg.replace(data=str(broken), out_dir=str(out)))
     assert not out.exists()
+
+
+def test_loader_workers_keep_the_sample_order(setup):
+    "The DataLoader's batch sampler runs in the main process: 2 worker processes give the batches of 0 workers."
+    from trm_course.dataset import BatchSampler, read_split
+    from trm_course.train import make_loader
+    _, cfg = setup
+    data = read_split(cfg.data, 'train')
+    loaders = [make_loader(data, BatchSampler(data, 16, seed=3), 'cpu', workers=w) for w in (0, 2)]
+    for epoch, start in [(0, 0), (2, 1)]:
+        got = []
+        for ld in loaders:
+            ld.batch_sampler.epoch, ld.batch_sampler.start = epoch, start
+            got.append([t for t, n, size in ld])
+        assert len(got[0]) == len(got[1]) > 0
+        assert all(torch.equal(a[k], b[k]) for a, b in zip(*got) for k in a)

@@ -71,7 +71,7 @@ def trainer_state(trainer) -> dict:
     return {'format': FORMAT, 'version': VERSION,
             'config': trainer.cfg.to_dict(), 'model_config': dataclasses.asdict(trainer.model_cfg), 'data': trainer.data_sig,
             'step': trainer.step, 'epoch': trainer.epoch, 'batch_in_epoch': trainer.batch_in_epoch,
-            'total_steps': trainer.total_steps, 'loss_scale': trainer.loss_scale, 'good_steps': trainer.good_steps,
+            'total_steps': trainer.total_steps,
             'model': trainer.model.state_dict(), 'ema': trainer.ema.state_dict() if trainer.ema is not None else None,
             'optimizers': [o.state_dict() for o in trainer.optimizers],
             'world_size': trainer.world_size, 'ranks': ranks}
@@ -102,7 +102,6 @@ def load_trainer_state(trainer, state: dict, path='<state>') -> None:
     except (KeyError, ValueError, RuntimeError) as e:
         raise CheckpointError(f'checkpoint {path}: could not load its state ({type(e).__name__}: {e})') from None
     trainer.step, trainer.epoch, trainer.batch_in_epoch = state['step'], state['epoch'], state['batch_in_epoch']
-    trainer.loss_scale, trainer.good_steps = state['loss_scale'], state['good_steps']
     if state['world_size'] == trainer.world_size:
         local = state['ranks'][trainer.rank]
         set_rng_state(local['rng'])

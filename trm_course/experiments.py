@@ -11,34 +11,42 @@ import numpy as np
 import torch
 
 from .core import *
-from .train import Trainer, TrainConfig, get_preset, save_figure
+from .train import Trainer, TrainConfig, Callback, Evaluate, Budget, get_preset, save_figure
+from .sudoku import build_sudoku4_data, build_sudoku_dataset, sudoku_data
 
 # %% auto #0
-__all__ = ['sudoku_data', 'learning_curve', 'curve_table', 'time_to', 'format_curves', 'plot_curves', 'save_curves',
+__all__ = ['CurveRecords', 'learning_curve', 'curve_table', 'time_to', 'format_curves', 'plot_curves', 'save_curves',
            'load_curves', 'machine_info', 'step_time']
 
-# %% ../nbs/17_sudoku.ipynb #83dc257c
-def sudoku_data(size: int = 4, n_train: int = 1000, n_aug: int = 7, n_test: int = 500, seed: int = 0,
-                difficulty: str = 'minimal', root=None) -> Path:
-    """A generated `size`x`size` Sudoku dataset (chapter 06 format), built once and cached under
-    cache_dir('datasets') (or at `root`). Test puzzles never appear among the training inputs."""
-    from trm_course.train import build_sudoku4_data
-    from trm_course.sudoku import build_sudoku_dataset
-    from trm_course.dataset import read_split
-    if size not in (4, 6, 9): raise ValueError(f'sudoku_data: size={size} must be 4, 6 or 9')
-    name = f'sudoku{size}-{difficulty}-{n_train}x{1 + n_aug}-test{n_test}-seed{seed}'
-    root = Path(root) if root else cache_dir('datasets') / name
-    if (root / 'test' / 'dataset.json').exists(): return root
-    if size == 4: build_sudoku4_data(root, n_train=n_train, n_aug=n_aug, n_test=n_test, seed=seed, difficulty=difficulty)
-    else:
-        build_sudoku_dataset(root, size=size, n_train=n_train, n_test=n_test, n_aug=n_aug, seed=seed, source='generated',
-                             difficulty=difficulty)
-        train = {x.tobytes() for x in np.asarray(read_split(root, 'train').inputs)}
-        clash = [i for i, x in enumerate(np.asarray(read_split(root, 'test').inputs)) if x.tobytes() in train]
-        if clash: raise ValueError(f'sudoku_data: test puzzle(s) {clash[:5]} of {root} also appear among the training inputs')
-    return root
-
 # %% ../nbs/17_sudoku.ipynb #71a9230c
+class CurveRecords(Callback):
+    """`learning_curve`'s bookkeeping, one record per evaluation: training time so far (wall and CPU, evaluations
+    excluded), puzzles finished, mean answer loss since the previous record; `metrics(predictions)` adds entries."""
+    def __init__(self, metrics=None, verbose: bool = True):
+        self.metrics, self.verbose, self.records = metrics, verbose, []
+        self.start, self.examples, self.loss, self.n = None, 0, 0.0, 0
+    def on_fit_start(self, tr):
+        if self.start is None: self.start = (tr.train_seconds, tr.train_cpu_seconds)
+    def on_step_end(self, tr, metrics):           # reads the step's metrics: one host sync per step
+        self.examples += int(metrics['count']); self.loss += metrics['lm_loss']; self.n += 1
+    def on_eval_end(self, tr, record):
+        res, (w0, c0) = tr.last_eval, self.start
+        wall, cpu = tr.train_seconds - w0, tr.train_cpu_seconds - c0
+        r = {'step': tr.step, 'seconds': round(wall, 2), 'minutes': round(wall / 60, 4),
+             'cpu_seconds': round(cpu, 2), 'cpu_minutes': round(cpu / 60, 4),
+             'samples': tr.step * tr.cfg.global_batch_size, 'examples': self.examples, 'epoch': tr.epoch,
+             'exact': res['exact_accuracy'], 'token': res['accuracy'], 'q_halt': res.get('q_halt_accuracy'),
+             'loss': self.loss / self.n if self.n else None, 'eval_seconds': record['eval_seconds'], 'test_count': res['count']}
+        if self.metrics is not None: r.update(self.metrics(res['predictions']))
+        if tr.stop_reason: r['stopped'] = tr.stop_reason
+        self.loss, self.n = 0.0, 0
+        self.records.append(r)
+        if self.verbose:
+            print(f"step {r['step']:>6}  {r['seconds']:7.1f}s (cpu {r['cpu_seconds']:6.1f}s)  exact {r['exact']:6.1%}  "
+                  f"token {r['token']:6.1%}" + (f"  loss {r['loss']:.3f}" if r['loss'] is not None else '')
+                  + (f"  ({tr.stop_reason})" if tr.stop_reason else ''), flush=True)
+
+# %% ../nbs/17_sudoku.ipynb #17a00002
 def learning_curve(cfg: TrainConfig, minutes: float | None = None, steps: int | None = None, eval_every: int | None = 100,
                    eval_seconds: float | None = None, max_examples: int | None = None, threads: int | None = None,
                    out_dir=None, schedule_steps: int | None = None, clock: str = 'wall', verbose: bool = True,
@@ -46,12 +54,11 @@ def learning_curve(cfg: TrainConfig, minutes: float | None = None, steps: int | 
     """Train `cfg` from scratch for `minutes` of training time and/or `steps` steps, evaluating the EMA weights on the
     test split (all N_sup steps) at step 0, every `eval_every` steps and/or every `eval_seconds` of training time, and at
     the end. `clock`: 'wall' (minutes/eval_seconds count wall-clock time) or 'cpu' (this process's CPU time: what an idle
-    core would take). One record per evaluation: step, seconds/minutes (wall) and cpu_seconds/cpu_minutes of *training*
-    (evaluations excluded), samples (step x batch), examples (puzzles finished), epoch, exact, token, q_halt, loss (mean
-    answer loss since the previous record), eval_seconds, test_count. `trainer`: continue that Trainer instead of
-    starting from scratch (its own config is used, with in-loop evaluation and checkpoints switched off). `metrics`: a
-    function of the evaluation's predictions (dict inputs/labels/preds) returning more entries for each record, e.g.
-    chapter 18's path validity."""
+    core would take). One record per evaluation (see `CurveRecords`): step, seconds/minutes (wall) and
+    cpu_seconds/cpu_minutes of *training*, samples (step x batch), examples (puzzles finished), epoch, exact, token,
+    q_halt, loss, eval_seconds, test_count (and 'stopped': the reason, once the time budget stopped the run).
+    `trainer`: continue that Trainer instead of starting from scratch. `metrics`: a function of the evaluation's
+    predictions (dict inputs/labels/preds) returning more entries for each record, e.g. chapter 18's path validity."""
     if minutes is None and steps is None: raise ValueError('learning_curve: give minutes=, steps= or both (it would never stop)')
     if minutes is not None and minutes <= 0: raise ValueError(f'learning_curve: minutes={minutes} must be > 0')
     if steps is not None and steps <= 0: raise ValueError(f'learning_curve: steps={steps} must be > 0')
@@ -60,61 +67,15 @@ def learning_curve(cfg: TrainConfig, minutes: float | None = None, steps: int | 
     if clock not in ('wall', 'cpu'): raise ValueError(f"learning_curve: clock={clock!r} must be 'wall' or 'cpu'")
     if threads: torch.set_num_threads(threads)
     out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix='trm-curve-'))
-    budget = math.inf if minutes is None else 60.0 * minutes
     # the lr schedule spans max_steps: `schedule_steps`, else a step budget, else the config's own
-    cfg = cfg.replace(max_steps=schedule_steps or steps or cfg.max_steps, eval_every=None, eval_interval=None,
-                      checkpoint_every=None, log_every=1, progress=False, out_dir=str(out_dir))
-    if trainer is not None:                                # continue a run: same switches on its own config
-        trainer.cfg = trainer.cfg.replace(eval_every=None, eval_interval=None, checkpoint_every=None, log_every=1,
-                                          progress=False)
+    cfg = cfg.replace(max_steps=schedule_steps or steps or cfg.max_steps, progress=False, out_dir=str(out_dir))
     tr = trainer if trainer is not None else Trainer(cfg, verbose=False)
-    end = tr.total_steps if steps is None else min(tr.step + steps, tr.total_steps)
-    acc = {'examples': 0, 'loss': 0.0, 'n': 0}
-    def on_log(trainer, rec):                              # fit calls this after every step (log_every=1)
-        if rec.get('kind') != 'train': return
-        acc['examples'] += int(rec.get('train/count', 0)); acc['loss'] += rec.get('train/lm_loss', 0.0); acc['n'] += 1
-    records, wall, cpu = [], 0.0, 0.0
-    def evaluate():
-        t = time.perf_counter()
-        res = tr.evaluate(max_examples=max_examples, return_predictions=metrics is not None)
-        r = {'step': tr.step, 'seconds': round(wall, 2), 'minutes': round(wall / 60, 4),
-             'cpu_seconds': round(cpu, 2), 'cpu_minutes': round(cpu / 60, 4),
-             'samples': tr.step * cfg.global_batch_size, 'examples': acc['examples'], 'epoch': tr.epoch,
-             'exact': res['exact_accuracy'], 'token': res['accuracy'], 'q_halt': res.get('q_halt_accuracy'),
-             'loss': acc['loss'] / acc['n'] if acc['n'] else None, 'eval_seconds': round(time.perf_counter() - t, 2),
-             'test_count': res['count']}
-        if metrics is not None: r.update(metrics(res['predictions']))
-        acc['loss'], acc['n'] = 0.0, 0
-        records.append(r)
-        if verbose:
-            print(f"step {r['step']:>6}  {r['seconds']:7.1f}s (cpu {r['cpu_seconds']:6.1f}s)  exact {r['exact']:6.1%}  "
-                  f"token {r['token']:6.1%}"
-                  + (f"  loss {r['loss']:.3f}" if r['loss'] is not None else ''), flush=True)
-    used = lambda: cpu if clock == 'cpu' else wall
-    evaluate()
-    while tr.step < end and used() < budget:
-        chunk = end - tr.step if eval_every is None else min(eval_every - tr.step % eval_every, end - tr.step)
-        left = budget - used()
-        if eval_seconds is not None:
-            left = min(left, eval_seconds - (used() - records[-1]['cpu_seconds' if clock == 'cpu' else 'seconds']))
-        if math.isinf(left): deadline = None
-        elif clock == 'wall': deadline = time.time() + max(left, 0.0)
-        else:                                   # fit() checks a wall-clock deadline: check the CPU clock in a callback
-            deadline, c_end = None, time.process_time() + max(left, 0.0)
-        t, c = time.perf_counter(), time.process_time()
-        if clock == 'cpu' and not math.isinf(left):
-            _run_cpu(tr, chunk, c_end, on_log)
-        else:
-            tr.fit(steps=chunk, callback=on_log, plot=False, final_eval=False, deadline=deadline)
-        wall += time.perf_counter() - t; cpu += time.process_time() - c
-        evaluate()
-    return records
-
-def _run_cpu(tr: Trainer, chunk: int, cpu_end: float, on_log) -> None:
-    "fit() in short slices until `chunk` steps are done or this process's CPU clock passes `cpu_end`."
-    goal = tr.step + chunk
-    while tr.step < goal and time.process_time() < cpu_end:
-        tr.fit(steps=1, callback=on_log, plot=False, final_eval=False)
+    curve = CurveRecords(metrics, verbose)
+    evals = Evaluate(every_steps=eval_every, every_seconds=eval_seconds, clock=clock, at_start=True, at_end='always',
+                     max_examples=max_examples, predictions=metrics is not None)
+    budget = [] if minutes is None else [Budget(**{'cpu_seconds' if clock == 'cpu' else 'wall_seconds': 60.0 * minutes})]
+    tr.fit(steps=steps, callbacks=[curve, evals, *budget])      # `curve` first: it starts its clocks before step 0's evaluation
+    return curve.records
 
 # %% ../nbs/17_sudoku.ipynb #50e01a84
 def _seconds_key(clock: str) -> str:

@@ -14,9 +14,7 @@ from .grids import MAZE_CHARS, maze_to_tokens, plot_maze
 from .sudoku import iter_csv
 
 # %% auto #0
-__all__ = ['MAZE_VOCAB', 'MAZE_MIN_PATH', 'WALL', 'OPEN', 'START', 'GOAL', 'PATH', 'HF_MAZE', 'MazeDataError', 'maze_strings',
-           'bfs_lengths', 'bfs_distances', 'shortest_path', 'generate_mazes', 'read_maze_csv', 'rating_convention',
-           'maze_hard_file', 'load_maze_hard', 'build_maze_dataset']
+__all__ = ['MAZE_VOCAB', 'MAZE_MIN_PATH', 'WALL', 'OPEN', 'START', 'GOAL', 'PATH', 'HF_MAZE', 'MazeDataError', 'maze_strings', 'bfs_lengths', 'bfs_distances', 'shortest_path', 'generate_mazes', 'read_maze_csv', 'rating_convention', 'maze_hard_file', 'load_maze_hard', 'build_maze_dataset', 'MAZE_SMALL', 'count_shortest_paths', 'generate_unique_mazes', 'build_maze_small_dataset', 'maze_small_data']
 
 # %% ../nbs/04_maze.ipynb #4b687855
 MAZE_VOCAB = 6
@@ -258,3 +256,109 @@ def build_maze_dataset(out_dir, size: int = 30, n_train: int | None = 1000, n_te
             'n_train': int(len(tr['question'])), 'n_test': int(len(te['question'])),
             'mean_path_train': float(np.mean(tr['length']))}
     return write_dataset(out_dir, {'train': train, 'test': test}, info=info, overwrite=overwrite)
+
+# %% ../nbs/18_maze.ipynb #4b8a5ea9
+def _as_grids(x, name='mazes') -> np.ndarray:
+    "(N, s, s) or (N, s*s) token mazes -> (N, s, s) array."
+    x = np.asarray(x)
+    if x.ndim == 2:
+        s = int(round(x.shape[1] ** 0.5))
+        if s * s != x.shape[1]: raise ValueError(f'{name}: rows of {x.shape[1]} tokens are not square mazes')
+        x = x.reshape(len(x), s, s)
+    if x.ndim != 3 or x.shape[1] != x.shape[2]: raise ValueError(f'{name}: expected (N, s, s) or (N, s*s) mazes, got shape {x.shape}')
+    return x
+
+def _ends(q: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    N = len(q); flat = q.reshape(N, -1)
+    bad = np.flatnonzero(((flat == START).sum(1) != 1) | ((flat == GOAL).sum(1) != 1))
+    if len(bad): raise MazeDataError(f'{name}: maze {bad[0]} does not have exactly one S and one G')
+    return (flat == START).argmax(1), (flat == GOAL).argmax(1)
+
+def _bfs(open_: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    "Batched BFS over 4-neighbours: (N, s, s) open cells and source mask -> (distance in moves, -1 if unreachable; number of shortest paths)."
+    dist = np.where(source, 0, -1); cnt = source.astype(np.float64); front = cnt.copy(); seen = source.copy()
+    for t in range(1, open_.shape[1] * open_.shape[2]):
+        nb = np.zeros_like(front)
+        nb[:, 1:] += front[:, :-1]; nb[:, :-1] += front[:, 1:]; nb[:, :, 1:] += front[:, :, :-1]; nb[:, :, :-1] += front[:, :, 1:]
+        nb *= open_ & ~seen
+        new = nb > 0
+        if not new.any(): break
+        dist[new] = t; cnt += nb; seen |= new; front = nb
+    return dist, cnt
+
+def count_shortest_paths(questions) -> np.ndarray:
+    "Number of distinct shortest S->G paths of each maze (0 if G cannot be reached); batched BFS layers from S."
+    q = _as_grids(questions, 'questions'); N = len(q)
+    _, goal = _ends(q, 'questions')
+    _, cnt = _bfs(q != WALL, q == START)
+    return cnt.reshape(N, -1)[np.arange(N), goal].astype(np.int64)
+
+# %% ../nbs/18_maze.ipynb #bba43cac
+MAZE_SMALL = dict(size=5, min_len=4, n_train=2000, n_test=500, unique=True, seed=0)
+
+def generate_unique_mazes(count: int, size: int, min_len: int, seed: int = 0, wall_frac=(0.3, 0.5), batch: int = 4096,
+                          max_grids: int = 10_000_000) -> dict:
+    """`count` mazes drawn like chapter 04's generator (walls on a random 30-50% of cells, a random open start, the goal
+    uniform among cells more than `min_len` moves away), kept only if the shortest path is unique. Fully batched: the
+    answer marks the cells c with d(S, c) + d(c, G) = d(S, G), which is the path when it is unique.
+    Returns {'question', 'answer': (count, size, size) uint8, 'length', 'grids_tried', 'min_len'}."""
+    rng = np.random.default_rng(seed)
+    Q, A, L, n, tried = [], [], [], 0, 0
+    while n < count:
+        if tried >= max_grids: raise RuntimeError(f'only {n} of {count} {size}x{size} mazes with a unique path > {min_len} after {tried} grids')
+        B = batch; tried += B; idx = np.arange(B)
+        open_ = rng.random((B, size, size), dtype=np.float32) >= rng.uniform(*wall_frac, size=(B, 1, 1)).astype(np.float32)
+        start = rng.integers(0, size * size, B)
+        keep = open_.reshape(B, -1)[idx, start]
+        open_, start = open_[keep], start[keep]; B = len(start); idx = np.arange(B)
+        smask = np.zeros((B, size * size), bool); smask[idx, start] = True; smask = smask.reshape(B, size, size)
+        ds, cs = _bfs(open_, smask)
+        far = ds.reshape(B, -1) > min_len
+        goal = (rng.random((B, size * size)) * far).argmax(1)
+        keep = far.any(1) & (cs.reshape(B, -1)[idx, goal] == 1)
+        open_, smask, ds, goal = open_[keep], smask[keep], ds[keep], goal[keep]; B = len(goal); idx = np.arange(B)
+        if not B: continue
+        gmask = np.zeros((B, size * size), bool); gmask[idx, goal] = True; gmask = gmask.reshape(B, size, size)
+        dg, _ = _bfs(open_, gmask)
+        length = ds.reshape(B, -1)[idx, goal]
+        q = np.where(open_, OPEN, WALL).astype(np.uint8); q[smask] = START; q[gmask] = GOAL
+        a = q.copy(); a[(ds >= 0) & (dg >= 0) & (ds + dg == length[:, None, None]) & ~smask & ~gmask] = PATH
+        Q.append(q); A.append(a); L.append(length); n += B
+    cat = lambda z: np.concatenate(z)[:count]
+    return {'question': cat(Q), 'answer': cat(A), 'length': cat(L), 'grids_tried': tried, 'min_len': min_len}
+
+# %% ../nbs/18_maze.ipynb #18a00001
+def build_maze_small_dataset(out_dir, size: int = 5, min_len: int = 4, n_train: int = 2000, n_test: int = 500,
+                             unique: bool = True, seed: int = 0, overwrite: bool = True) -> Path:
+    "Small maze dataset (reference format): distinct mazes, path > `min_len` moves, unique shortest path if `unique`."
+    from trm_course.dataset import split_from_arrays, write_dataset
+    if size < 2 or n_train < 1 or n_test < 1: raise ValueError(f'size {size}, n_train {n_train}, n_test {n_test}: need size >= 2 and >= 1 maze per split')
+    want = n_train + n_test
+    gen = (lambda c: generate_unique_mazes(c, size, min_len, seed)) if unique else \
+          (lambda c: generate_mazes(c, size, min_len=min_len, seed=seed, batch=min(4000, 4 * c)))
+    d = gen(int(want * 1.1) + 16)
+    flat = d['question'].reshape(len(d['question']), -1)
+    _, first = np.unique(flat, axis=0, return_index=True)
+    idx = np.sort(first)
+    if len(idx) < want: raise RuntimeError(f'only {len(idx)} distinct {size}x{size} mazes for {want}; lower n_train/n_test or raise size')
+    tr, te = idx[:n_train], idx[n_train:want]
+    rows = lambda z: np.ascontiguousarray(z.reshape(len(z), -1)).astype(np.uint8)
+    train = split_from_arrays(rows(d['question'][tr]), rows(d['answer'][tr]), vocab_size=MAZE_VOCAB)
+    test = split_from_arrays(rows(d['question'][te]), rows(d['answer'][te]), vocab_size=MAZE_VOCAB)
+    info = {'builder': 'trm_course.maze.build_maze_small_dataset', 'size': size, 'min_len': min_len,
+            'n_train': n_train, 'n_test': n_test, 'unique': unique, 'seed': seed,
+            'source': f'generated {size}x{size} mazes, path > {min_len} moves' + (', unique shortest path' if unique else ''),
+            'mean_path_train': float(d['length'][tr].mean()), 'mean_path_test': float(d['length'][te].mean())}
+    return write_dataset(out_dir, {'train': train, 'test': test}, info=info, overwrite=overwrite)
+
+def maze_small_data(root=None, **changes) -> Path:
+    "The dataset of the `maze_small_cpu` preset (MAZE_SMALL with `changes`), built once; default folder: the preset's `data`."
+    from trm_course.dataset import read_info
+    spec = {**MAZE_SMALL, **changes}
+    unknown = sorted(set(spec) - set(MAZE_SMALL))
+    if unknown: raise ValueError(f'unknown maze_small_data key(s) {unknown}; valid: {", ".join(MAZE_SMALL)}')
+    root = Path(root) if root is not None else cache_dir('datasets') / 'maze-small'
+    try: info = read_info(root) if (root / 'test' / 'dataset.json').exists() else {}
+    except Exception: info = {}
+    if all(info.get(k) == v for k, v in spec.items()): return root
+    return build_maze_small_dataset(root, **spec)

@@ -13,10 +13,7 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['BOX_SHAPES', 'DIFFICULTIES', 'SUDOKU_VOCAB', 'HF_SUDOKU', 'SudokuDataError', 'Geometry', 'geometry', 'parse_sudoku',
-           'format_sudoku', 'is_valid_solution', 'solve_sudoku', 'count_solutions', 'rate_sudoku', 'random_solution',
-           'dig', 'generate_sudoku', 'generate_sudokus', 'shuffle_sudoku', 'sudoku_tokens', 'iter_csv',
-           'read_sudoku_csv', 'sudoku_extreme_file', 'load_sudoku_extreme', 'build_sudoku_dataset']
+__all__ = ['BOX_SHAPES', 'DIFFICULTIES', 'SUDOKU_VOCAB', 'HF_SUDOKU', 'SudokuDataError', 'Geometry', 'geometry', 'parse_sudoku', 'format_sudoku', 'is_valid_solution', 'solve_sudoku', 'count_solutions', 'rate_sudoku', 'random_solution', 'dig', 'generate_sudoku', 'generate_sudokus', 'shuffle_sudoku', 'sudoku_tokens', 'iter_csv', 'read_sudoku_csv', 'sudoku_extreme_file', 'load_sudoku_extreme', 'build_sudoku_dataset', 'build_sudoku4_data', 'plot_solved', 'sudoku_data']
 
 # %% ../nbs/03_sudoku.ipynb #06952f49
 BOX_SHAPES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
@@ -383,3 +380,74 @@ def build_sudoku_dataset(out_dir, size: int = 9, n_train: int = 1000, n_test: in
             'n_test': int(len(te['question'])), 'n_aug': n_aug, 'seed': seed,
             'mean_rating_train': float(np.mean(tr['rating'])) if len(tr['rating']) else None}
     return write_dataset(out_dir, {'train': train, 'test': test}, info=info, overwrite=overwrite)
+
+# %% ../nbs/15_trainer.ipynb #e81a3177
+def build_sudoku4_data(root, n_train: int = 1000, n_aug: int = 7, n_test: int = 500, seed: int = 0,
+                       difficulty: str = 'minimal', overwrite: bool = True) -> Path:
+    """A 4x4 Sudoku dataset: `n_train` unique-solution puzzles (each with `n_aug` validity-preserving shuffles) and
+    `n_test` held-out puzzles, none of which appears among the training inputs (augmented copies included)."""
+    from trm_course.dataset import split_from_arrays, write_dataset
+    d = generate_sudokus(n_train + 2 * n_test + 64, 4, difficulty, seed)
+    q, a = np.asarray(d['question']), np.asarray(d['answer'])
+    rng = np.random.default_rng(seed)
+    seen, train_idx, i = set(), [], 0
+    while len(train_idx) < n_train and i < len(q):
+        if q[i].tobytes() not in seen: seen.add(q[i].tobytes()); train_idx.append(i)
+        i += 1
+    xs, ys = [], []
+    for j in train_idx:
+        xs.append(q[j]); ys.append(a[j])
+        for _ in range(n_aug):
+            q2, a2 = shuffle_sudoku(q[j], a[j], rng); xs.append(q2); ys.append(a2)
+    taken = seen | {x.tobytes() for x in xs}
+    test_idx = []
+    for j in range(i, len(q)):
+        if len(test_idx) == n_test: break
+        if q[j].tobytes() not in taken: taken.add(q[j].tobytes()); test_idx.append(j)
+    if len(train_idx) < n_train or len(test_idx) < n_test:
+        raise ValueError(f'could not draw {n_train} + {n_test} distinct 4x4 puzzles (got {len(train_idx)} + {len(test_idx)})')
+    train = split_from_arrays(sudoku_tokens(np.array(xs)), sudoku_tokens(np.array(ys)), [1 + n_aug] * n_train, vocab_size=SUDOKU_VOCAB)
+    test = split_from_arrays(sudoku_tokens(q[test_idx]), sudoku_tokens(a[test_idx]), vocab_size=SUDOKU_VOCAB)
+    info = {'builder': 'trm_course.sudoku.build_sudoku4_data', 'size': 4, 'difficulty': difficulty, 'n_train': n_train,
+            'n_aug': n_aug, 'n_test': n_test, 'seed': seed, 'test_disjoint_from_train_inputs': True}
+    return write_dataset(root, {'train': train, 'test': test}, info=info, overwrite=overwrite)
+
+# %% ../nbs/15_trainer.ipynb #5d0c0003
+def plot_solved(preds: dict, n: int = 8, cols: int = 4, title: str | None = None):
+    "Held-out 4x4 puzzles and the model's answers after the last supervision step (givens black, filled blue, wrong red)."
+    import matplotlib.pyplot as plt
+    from trm_course.grids import plot_sudoku
+    from trm_course.dataset import IGNORE_LABEL_ID
+    inp, lab, out = (preds[k].numpy() for k in ('inputs', 'labels', 'preds'))
+    side = int(round(inp.shape[1] ** 0.5))
+    dig = lambda t: np.where(t >= 2, t - 1, 0).reshape(-1, side, side)   # tokens: 1 blank, d+1 digit d
+    n = min(n, len(inp)); rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.9 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n: ax.axis('off'); continue
+        plot_sudoku(dig(inp[k:k + 1])[0], solution=dig(out[k:k + 1])[0], truth=dig(lab[k:k + 1])[0], ax=ax)
+        keep = lab[k] != IGNORE_LABEL_ID
+        ok = bool((out[k][keep] == lab[k][keep]).all())
+        ax.set_title('solved' if ok else 'wrong', fontsize=9, color='green' if ok else 'red')
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/17_sudoku.ipynb #83dc257c
+def sudoku_data(size: int = 4, n_train: int = 1000, n_aug: int = 7, n_test: int = 500, seed: int = 0,
+                difficulty: str = 'minimal', root=None) -> Path:
+    """A generated `size`x`size` Sudoku dataset (chapter 06 format), built once and cached in the
+    course cache, datasets/ (or at `root`). Test puzzles never appear among the training inputs."""
+    from trm_course.dataset import read_split
+    if size not in (4, 6, 9): raise ValueError(f'sudoku_data: size={size} must be 4, 6 or 9')
+    name = f'sudoku{size}-{difficulty}-{n_train}x{1 + n_aug}-test{n_test}-seed{seed}'
+    root = Path(root) if root else cache_dir('datasets') / name
+    if (root / 'test' / 'dataset.json').exists(): return root
+    if size == 4: build_sudoku4_data(root, n_train=n_train, n_aug=n_aug, n_test=n_test, seed=seed, difficulty=difficulty)
+    else:
+        build_sudoku_dataset(root, size=size, n_train=n_train, n_test=n_test, n_aug=n_aug, seed=seed, source='generated',
+                             difficulty=difficulty)
+        train = {x.tobytes() for x in np.asarray(read_split(root, 'train').inputs)}
+        clash = [i for i, x in enumerate(np.asarray(read_split(root, 'test').inputs)) if x.tobytes() in train]
+        if clash: raise ValueError(f'sudoku_data: test puzzle(s) {clash[:5]} of {root} also appear among the training inputs')
+    return root
