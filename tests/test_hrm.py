@@ -50,9 +50,11 @@ def test_defaults_are_trm_bit_for_bit():
 
 
 def test_trainer_builder_defaults_match_plain_trainer(tmp_path):
-    from trm_course.train import Trainer, build_sudoku4_data, get_preset
+    from trm_course.train import Trainer
+    from trm_course.recipes import get_recipe
+    from trm_course.sudoku import build_sudoku4_data
     root = build_sudoku4_data(tmp_path / 'data', n_train=32, n_aug=1, n_test=8, seed=0)
-    cfg = get_preset('sudoku4_cpu', data=str(root), global_batch_size=8, progress=False, out_dir=str(tmp_path / 'run'))
+    cfg = get_recipe('sudoku4_cpu', data=str(root), global_batch_size=8, progress=False, out_dir=str(tmp_path / 'run'))
     ta, tb = Trainer(cfg, verbose=False), Trainer(cfg, verbose=False, build=variant_builder())
     assert isinstance(tb.model, VariantWithLoss)
     for _ in range(3):
