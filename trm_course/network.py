@@ -256,8 +256,8 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 # %% ../nbs/08_network.ipynb #3f44698f
-# The older copy of the published models, kept only while chapters 15 and 20 still import it (they move to
-# `trm_course.recipes.published_model`); the cell below checks that it equals the recipes. Do not use it in new code.
+# The older copy of the published models, kept only while chapter 09a and benchmarks/bench_step.py still import it
+# (use `trm_course.recipes.published_model` instead); the cell below checks that it equals the recipes.
 PUBLISHED_CONFIGS = {
     'sudoku_mlp_t': TRMConfig(vocab_size=11, seq_len=81, T=3, n=6, mlp_t=True, pos_encodings='none'),
     'sudoku_attn':  TRMConfig(vocab_size=11, seq_len=81, T=3, n=6),

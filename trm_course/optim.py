@@ -12,7 +12,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['AdamATan2', 'spirals', 'compare_run', 'sparse_table', 'sparse_sign_sgd_', 'gather_rows', 'SparseSignSGD', 'lr_at',
-           'optimizer_settings', 'task_defaults', 'find_sparse_embeddings', 'make_optimizers', 'set_lr']
+           'optimizer_settings', 'find_sparse_embeddings', 'make_optimizers', 'set_lr']
 
 # %% ../nbs/14_optim.ipynb #49a4b745
 class AdamATan2(torch.optim.Optimizer):
@@ -171,16 +171,6 @@ def optimizer_settings(cfg) -> dict:
     "The `make_optimizers` keywords of a training configuration (a `recipes.TrainConfig`: `lr`, `beta1`, ...)."
     return dict(lr=cfg.lr, weight_decay=cfg.weight_decay, puzzle_emb_lr=cfg.puzzle_emb_lr,
                 puzzle_emb_weight_decay=cfg.puzzle_emb_weight_decay, betas=(cfg.beta1, cfg.beta2))
-
-def task_defaults(task: str) -> dict:
-    """The published training settings of 'arc', 'sudoku' or 'maze', read from `trm_course.recipes` (the older
-    interface, kept while chapters still call it; new code: `optimizer_settings(get_recipe(...))`)."""
-    from trm_course.recipes import get_recipe
-    name = {'arc': 'arc1', 'sudoku': 'sudoku_mlp_t', 'maze': 'maze'}.get(str(task).lower())
-    if name is None: raise KeyError(f"task {task!r} has no published settings; use one of ['arc', 'maze', 'sudoku']")
-    c = get_recipe(name)
-    return optimizer_settings(c) | dict(global_batch_size=c.global_batch_size, warmup_steps=c.warmup_steps, epochs=c.epochs,
-                                        lr_min_ratio=c.lr_min_ratio, eval_interval=c.eval_interval, ema=c.ema, ema_rate=c.ema_rate)
 
 # %% ../nbs/14_optim.ipynb #e9825861
 def find_sparse_embeddings(model: nn.Module) -> list[nn.Module]:
