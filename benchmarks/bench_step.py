@@ -22,7 +22,7 @@ recompile or a new graph after warm-up is a bug), and MFU = FLOPs counted by Flo
 (forward + backward) / step time / the chip's dense peak for the dtype (printed; override with --peak-tflops).
 Modes are timed round-robin, one step each per round, so a noisy machine slows all of them alike.
 """
-import argparse, contextlib, json, os, platform, statistics, sys, tempfile, time
+import argparse, json, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,13 +36,9 @@ PEAKS = {'H200': 989.0, 'H100': 989.0, 'A100': 312.0, 'L40S': 362.0, 'L4': 121.0
 
 
 def published_model(name: str):
-    "The published model config `name` from the recipes (one source), else the older module constants."
-    try:
-        from trm_course.recipes import get_recipe
-        return get_recipe(name).model
-    except ImportError:
-        from trm_course.network import PUBLISHED_CONFIGS
-        return PUBLISHED_CONFIGS[name]
+    "The published model config `name`, from the recipes (the one source)."
+    from trm_course.recipes import get_recipe
+    return get_recipe(name).model
 
 
 def fake_dataset(root: Path, vocab: int, seq: int, ids: int, n: int) -> Path:
@@ -62,18 +58,12 @@ def make_trainer(name, model_cfg, data, args, compile_: bool, out_dir):
     "A Trainer for the published recipe `name` with the benchmark's model, batch, device and dtype."
     changes = dict(data=str(data), global_batch_size=args.batch, device=args.device, dtype=args.dtype,
                    compile=compile_, out_dir=str(out_dir), progress=False, max_steps=10**6, warmup_steps=10)
-    try:
-        from trm_course.recipes import get_recipe
-        cfg = get_recipe(name)
-        keep = {f: getattr(model_cfg, f) for f in ('hidden_size', 'num_heads', 'T', 'n', 'mlp_t', 'pos_encodings',
-                                                    'puzzle_emb_ndim', 'puzzle_emb_len', 'layers', 'expansion')}
-        cfg = cfg.replace(model=cfg.model.replace(**keep), **changes)
-    except ImportError:
-        from trm_course.train import get_preset
-        keep = {f: getattr(model_cfg, f) for f in ('hidden_size', 'num_heads', 'T', 'n', 'mlp_t', 'pos_encodings',
-                                                    'puzzle_emb_ndim', 'puzzle_emb_len', 'layers', 'expansion')}
-        cfg = get_preset(name).replace(**keep, **changes)
+    from trm_course.recipes import get_recipe
     from trm_course.train import Trainer
+    cfg = get_recipe(name)
+    keep = {f: getattr(model_cfg, f) for f in ('hidden_size', 'num_heads', 'T', 'n', 'mlp_t', 'pos_encodings',
+                                                'puzzle_emb_ndim', 'puzzle_emb_len', 'layers', 'expansion')}
+    cfg = cfg.replace(model=cfg.model.replace(**keep), **changes)
     return Trainer(cfg, verbose=False)
 
 
@@ -118,7 +108,7 @@ def reference_head(ours, args, dev):
     from models.losses import ACTLossHead
     from trm_course import reference as R
     cfg = ours.cfg
-    d = R.to_reference(cfg) if hasattr(R, 'to_reference') else cfg.to_reference()
+    d = R.to_reference(cfg)
     d.update(batch_size=args.batch, forward_dtype=args.dtype)
     d.setdefault('H_layers', 0)
     d.setdefault('no_ACT_continue', True)
@@ -281,7 +271,7 @@ def main():
         flops = count_flops(modes[next(m for m in modes if m in ('bare_eager', 'trainer_eager'))]) \
             if any(m in modes for m in ('bare_eager', 'trainer_eager')) else None
         peak, peak_note = peak_tflops(args, dev)
-        say(f'# FLOPs of one step (forward + backward, FlopCounterMode on an eager step): '
+        say('# FLOPs of one step (forward + backward, FlopCounterMode on an eager step): '
             + (f'{flops / 1e9:.1f} GFLOP, {flops / args.batch / 1e9:.2f} GFLOP per example' if flops else 'not counted'))
         say(f'# MFU peak: {peak_note}')
         say()

@@ -10,7 +10,6 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip('torch._dynamo')
 
