@@ -122,3 +122,11 @@ def test_selectors_refuse_mismatched_shapes():
         select_by_q(torch.zeros(3, 2, 4), torch.zeros(2, 3))
     with pytest.raises(ValueError, match='preds'):
         majority_vote(torch.zeros(3, 2), torch.zeros(3, 2))
+
+
+def test_trained_sudoku_refuses_bad_arguments_before_any_work():
+    from trm_course.test_time import trained_sudoku
+    with pytest.raises(ValueError, match='size'):
+        trained_sudoku(5)
+    with pytest.raises(ValueError, match='steps'):
+        trained_sudoku(4, steps=0)

@@ -167,7 +167,7 @@ def format_sweep(rows: list[dict], plain: float | None = None) -> str:
         lines.append(f"{r['sigma']:>6g} {r['K']:>3} {r['passes']:>6}  " + '  '.join(f'{c:>17}' for c in cells))
     return '\n'.join(lines)
 
-# %% ../nbs/23_test_time.ipynb #24fd99b9
+# %% ../nbs/23_test_time.ipynb #862edeb8
 def plot_sweep(k_rows: list[dict], s_rows: list[dict], plain: float, title: str | None = None, axes=None):
     """Left: accuracy against K (`k_rows`: `sweep_table` rows at one sigma); right: against sigma (`s_rows`: rows at
     one K). Each method's mean over the noise seeds, bars from min to max; dotted: the plain evaluation."""
@@ -189,7 +189,7 @@ def plot_sweep(k_rows: list[dict], s_rows: list[dict], plain: float, title: str 
     if fig is not None: fig.tight_layout()
     return axes[0].figure
 
-# %% ../nbs/23_test_time.ipynb #bb85605c
+# %% ../nbs/23_test_time.ipynb #b8874791
 SUDOKU_DATA = {4: dict(n_train=1000, n_aug=7, n_test=500), 6: dict(n_train=1000, n_aug=20, n_test=1000)}
 
 def _train_preset(size: int, data, steps: int, seed: int):
@@ -212,7 +212,7 @@ def trained_sudoku(size: int = 4, steps: int = 250, seed: int = 0, verbose: bool
     """The course's CPU model for `size`x`size` Sudoku (preset `sudoku{size}_cpu`, chapter 17's generated data with
     the sizes of `SUDOKU_DATA`) after `steps` training steps with training seed `seed`: EMA weights, eval mode.
     Trained once, then loaded from cache_dir('models'). Returns (model, data root)."""
-    from trm_course.experiments import sudoku_data
+    from trm_course.sudoku import sudoku_data
     from trm_course.network import TRMConfig
     from trm_course.recursion import TRM
     if size not in SUDOKU_DATA: raise ValueError(f'trained_sudoku: size={size} must be one of {sorted(SUDOKU_DATA)}')
