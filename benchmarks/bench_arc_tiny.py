@@ -48,7 +48,7 @@ def main(argv=None):
     tr = Trainer(cfg)
     records, t_train = [], 0.0
     while tr.step < a.steps:
-        t = time.time(); tr.fit(steps=a.eval_every, plot=False, final_eval=False); t_train += time.time() - t
+        t = time.time(); tr.fit(steps=a.eval_every, callbacks=tr.config_callbacks(at_end=None)); t_train += time.time() - t
         last = [r for r in tr.history if r['kind'] == 'train'][-1]
         rec = {'step': tr.step, 'epoch': tr.epoch, 'train_seconds': round(t_train, 1), 'lm_loss': last['train/lm_loss'],
                'token_accuracy': last['train/accuracy'], 'load': round(os.getloadavg()[0], 2)}

@@ -88,7 +88,7 @@ def ch20(seed):
     cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=out, max_steps=750, eval_every=None, progress=False, seed=seed)
     seed_everything(seed)
     tr = Trainer(cfg, verbose=False)
-    tr.fit(plot=False, final_eval=False)
+    tr.fit(callbacks=tr.config_callbacks(at_end=None))   # the log, no evaluation at the end (as chapter 20)
     log = [r for r in tr.history if r['kind'] == 'train']
     idents, (tiny_train, tiny_held) = read_identifiers(root), arc_tiny_tasks(8)
     res = {}

@@ -21,7 +21,8 @@ def _fail(e: Exception) -> int:
 
 def build_data_main(args) -> int:
     "Build a dataset in the reference's format; prints its folder (the `data=` of a training run)."
-    from trm_course.train import build_sudoku4_data, resolve_data
+    from trm_course.sudoku import build_sudoku4_data
+    from trm_course.train import resolve_data
     try:
         out = Path(args.out) if args.out else resolve_data(DATA_NAMES[args.kind])
         k, n = args.kind, lambda v, d: d if v is None else v
@@ -55,15 +56,6 @@ def build_data_main(args) -> int:
     return 0
 
 # %% ../nbs/99_cli.ipynb #1496e047
-def _for_trainer(cfg):
-    """The configuration the Trainer takes. While the trainer still has its own flat TrainConfig (the model fields
-    next to the run's), the recipe's nested one is translated into it; once it takes `recipes.TrainConfig`, as is."""
-    import trm_course.train as T
-    old = getattr(T, 'TrainConfig', type(cfg))
-    if isinstance(cfg, old): return cfg
-    d = cfg.to_dict(); model = d.pop('model'); d.pop('model_class'); d['preset'] = d.pop('recipe')
-    return old(**d, **{k: model[k] for k in T.MODEL_FIELDS})
-
 def train_main(args) -> int:
     "Train a recipe (with overrides); under torchrun every process runs this. Resumes with --resume."
     from trm_course.recipes import describe_recipes, get_recipe
@@ -78,7 +70,7 @@ def train_main(args) -> int:
     from trm_course.train import Trainer, init_distributed
     try:
         init_distributed()
-        tr = Trainer(_for_trainer(cfg))
+        tr = Trainer(cfg)
         if args.resume:
             src = latest_checkpoint(cfg.out_dir) if args.resume == 'auto' else args.resume
             if src is not None:
@@ -108,7 +100,7 @@ def evaluate_main(args) -> int:
             if src is None: raise CheckpointError(f'no checkpoint in {Path(args.checkpoint) / "checkpoints"}')
         state = read_checkpoint(src)
         cfg = TrainConfig.from_dict(state['config']).overrides(args.overrides).replace(progress=False)
-        tr = Trainer(_for_trainer(cfg))
+        tr = Trainer(cfg)
         load_checkpoint(tr, src)
         res = tr.evaluate(split=args.split, use_ema=not args.no_ema, max_examples=args.max_examples)
     except (ValueError, CheckpointError, DatasetFormatError) as e: return _fail(e)
