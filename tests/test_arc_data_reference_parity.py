@@ -18,8 +18,8 @@ REF = os.environ.get('TRM_REFERENCE_REPO')
 pytestmark = pytest.mark.skipif(not REF or not Path(REF, 'dataset', 'build_arc_dataset.py').exists(),
                                 reason='set TRM_REFERENCE_REPO to a checkout of the authors\' repository')
 
-from trm_course.arc_data import ArcSubset, plan_arc, crop_canvas, DIHEDRAL_INVERSE, dihedral
-from trm_course.dataset import build_arc_dataset, read_split, PuzzleDataset, FIELDS
+from trm_course.arc_data import ArcSubset, build_arc_dataset, plan_arc, crop_canvas, DIHEDRAL_INVERSE, dihedral
+from trm_course.dataset import read_split, PuzzleDataset, FIELDS
 
 
 def _stub_deps():

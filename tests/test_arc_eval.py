@@ -177,7 +177,7 @@ def test_format_table():
 def test_dataset_test_split_is_what_the_evaluator_decodes(tasks):
     "chapter 06's test split (materialise_arc) + identifiers + test_puzzles.json, fed as integer ids: oracle = 100%."
     from trm_course.arc_data import ArcSubset, plan_arc
-    from trm_course.dataset import materialise_arc, arc_test_puzzles
+    from trm_course.arc_data import materialise_arc, arc_test_puzzles
     plan = plan_arc([ArcSubset('eval', list(tasks), True)], num_aug=6, seed=42)
     split = materialise_arc(plan, 'test')
     ids = np.repeat(split.puzzle_identifiers, np.diff(split.puzzle_indices))

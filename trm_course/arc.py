@@ -250,6 +250,7 @@ def _extract_corpus(zpath: Path, dest: Path):
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
+# %% ../nbs/02_arc.ipynb #3c7f7042
 def load_conceptarc(root=None, download: bool = True, *, manifest: dict | None = None,
                     url: str | None = None) -> list[ArcTask]:
     "The 160 ConceptARC tasks (test outputs included), each file checked against the shipped SHA-256 manifest."

@@ -11,12 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 # %% auto #0
-__all__ = ['CANVAS', 'PAD', 'EOS', 'COLOUR0', 'ARC_VOCAB', 'ARC_SEQ_LEN', 'DIHEDRAL_INVERSE', 'DIHEDRAL_NAMES', 'AUG_SEP',
-           'MAX_TRIES', 'ARC_RECIPES', 'ArcGridError', 'check_grid', 'to_canvas', 'max_offset', 'random_offset',
-           'pair_to_canvas', 'crop_canvas', 'dihedral', 'inverse_dihedral', 'random_colour_perm', 'inverse_perm',
-           'augment_grid', 'unaugment_grid', 'aug_name', 'parse_aug_name', 'LegacyStream', 'plan_task_copies',
-           'augment_pairs', 'plot_copies', 'plot_canvas', 'ConceptArcUnavailable', 'ArcSubset', 'recipe_subsets',
-           'ArcPlan', 'plan_arc', 'plan_recipe', 'canvas_to_answer', 'ArcLeakError', 'arc_overlap', 'check_no_leak']
+__all__ = ['CANVAS', 'PAD', 'EOS', 'COLOUR0', 'ARC_VOCAB', 'ARC_SEQ_LEN', 'DIHEDRAL_INVERSE', 'DIHEDRAL_NAMES', 'AUG_SEP', 'MAX_TRIES', 'ARC_RECIPES', 'ArcGridError', 'check_grid', 'to_canvas', 'max_offset', 'random_offset', 'pair_to_canvas', 'crop_canvas', 'dihedral', 'inverse_dihedral', 'random_colour_perm', 'inverse_perm', 'augment_grid', 'unaugment_grid', 'aug_name', 'parse_aug_name', 'LegacyStream', 'plan_task_copies', 'augment_pairs', 'plot_copies', 'plot_canvas', 'ConceptArcUnavailable', 'ArcSubset', 'recipe_subsets', 'ArcPlan', 'plan_arc', 'plan_recipe', 'canvas_to_answer', 'ArcLeakError', 'arc_overlap', 'check_no_leak', 'ArcSplitIndex', 'arc_split_index', 'reference_offsets', 'render_arc_examples', 'materialise_arc', 'arc_test_puzzles', 'arc_info', 'build_arc_dataset', 'ArcOnTheFly', 'plot_batch', 'ARC_TINY_TRAIN', 'ARC_TINY_HELD_OUT', 'shrink_canvas', 'grow_canvas', 'build_small_arc_dataset', 'arc_tiny_tasks', 'build_arc_tiny_data']
 
 # %% ../nbs/05_arc_data.ipynb #54ccb750
 CANVAS = 30           # ARC grids are at most 30x30
@@ -189,32 +184,36 @@ class LegacyStream:
         self.used += pos - self._pos; self._pos = pos
         return out
 
-    def shuffle(self, x: list) -> None:
-        "= `RandomState.shuffle(x)` (in place): for i = n-1..1 swap x[i] with x[randint(i + 1)]."
-        for i in range(len(x) - 1, 0, -1):
-            j = self.randint(i + 1)
-            x[i], x[j] = x[j], x[i]
+# %% ../nbs/05_arc_data.ipynb #c2f3c50b
+def _stream_shuffle(self, x: list) -> None:
+    "= `RandomState.shuffle(x)` (in place): for i = n-1..1 swap x[i] with x[randint(i + 1)]."
+    for i in range(len(x) - 1, 0, -1):
+        j = self.randint(i + 1)
+        x[i], x[j] = x[j], x[i]
 
-    def draw_copy(self) -> tuple[int, list[int]]:
-        "= `randint(0, 8)` then `permutation(9) + 1`: one copy's transform id and colours 1..9, in one tight loop."
-        if len(self._buf) - self._pos < 1024: self._refill()
-        buf = self._buf; pos = start = self._pos
-        tid = buf[pos] & 7; pos += 1
-        c = [1, 2, 3, 4, 5, 6, 7, 8, 9]
-        for i, mask in ((8, 15), (7, 7), (6, 7), (5, 7), (4, 7), (3, 3), (2, 3), (1, 1)):
-            while True:
-                j = buf[pos] & mask; pos += 1
-                if j <= i: break
-            c[i], c[j] = c[j], c[i]
-        self._pos = pos; self.used += pos - start
-        return tid, c
+def _stream_draw_copy(self) -> tuple[int, list[int]]:
+    "= `randint(0, 8)` then `permutation(9) + 1`: one copy's transform id and colours 1..9, in one tight loop."
+    if len(self._buf) - self._pos < 1024: self._refill()
+    buf = self._buf; pos = start = self._pos
+    tid = buf[pos] & 7; pos += 1
+    c = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    for i, mask in ((8, 15), (7, 7), (6, 7), (5, 7), (4, 7), (3, 3), (2, 3), (1, 1)):
+        while True:
+            j = buf[pos] & mask; pos += 1
+            if j <= i: break
+        c[i], c[j] = c[j], c[i]
+    self._pos = pos; self.used += pos - start
+    return tid, c
 
-    def state(self):
-        "The generator state after exactly the words used (what `RandomState.get_state()` would say)."
-        r = np.random.RandomState(); r.set_state(self._start)
-        left = self.used
-        while left: n = min(left, 1 << 20); r.randint(0, 2 ** 32, size=n, dtype=np.uint64); left -= n
-        return r.get_state()
+def _stream_state(self):
+    "The generator state after exactly the words used (what `RandomState.get_state()` would say)."
+    r = np.random.RandomState(); r.set_state(self._start)
+    left = self.used
+    while left: n = min(left, 1 << 20); r.randint(0, 2 ** 32, size=n, dtype=np.uint64); left -= n
+    return r.get_state()
+
+# the rest of the class, attached to it (keeps each cell short)
+LegacyStream.shuffle, LegacyStream.draw_copy, LegacyStream.state = _stream_shuffle, _stream_draw_copy, _stream_state
 
 # %% ../nbs/05_arc_data.ipynb #cd4516ea
 def _pair_keys(pairs) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
@@ -388,6 +387,7 @@ def _checked_task(t, subset: str):
     if dataclasses.is_dataclass(t): return dataclasses.replace(t, train=train, test=test)
     return SimpleNamespace(id=t.id, train=train, test=test, source=getattr(t, 'source', subset))
 
+# %% ../nbs/05_arc_data.ipynb #fa0d8ffa
 def plan_arc(subsets: list[ArcSubset], num_aug: int = 1000, seed: int = 42, recipe: str = 'custom',
              progress: bool = False) -> ArcPlan:
     "Plan `num_aug` augmented copies of every task, in the reference's order and with its random stream."
@@ -455,3 +455,311 @@ def check_no_leak(train_recipe, eval_benchmark: str) -> None:
         raise ArcLeakError(f'refusing to evaluate {eval_benchmark!r} with a model trained on the {recipe!r} recipe: '
                            f'{len(leaked)} of its evaluation tasks (e.g. {", ".join(leaked[:3])}) are in the '
                            f'training data with their test answers. Train on the {eval_benchmark!r} recipe instead.')
+
+# %% ../nbs/06_dataset.ipynb #35ddb85e
+from .dataset import PuzzleSplit, _offsets, write_dataset
+
+# %% ../nbs/06_dataset.ipynb #db1c125b
+@dataclass
+class ArcSplitIndex:
+    "The reference's index arrays of one ARC split, computed from a plan (no grids)."
+    split: str
+    groups: np.ndarray               # (G_split,) plan groups present in this split
+    puzzle_identifiers: np.ndarray   # (P,) int32, = 1 + global copy index
+    puzzle_indices: np.ndarray       # (P+1,) int32
+    group_indices: np.ndarray        # (G_split+1,) int32
+
+    @property
+    def n_examples(self): return int(self.puzzle_indices[-1])
+    def nbytes(self): return self.groups.nbytes + self.puzzle_identifiers.nbytes + self.puzzle_indices.nbytes + self.group_indices.nbytes
+
+def arc_split_index(plan: ArcPlan, split: str) -> ArcSplitIndex:
+    "Where every copy and example of `split` ('train' or 'test') sits."
+    n_pairs = np.array([len(plan.split_pairs(g, split)) for g in range(plan.n_groups)], np.int64)
+    groups = np.flatnonzero(n_pairs > 0)
+    copies = np.diff(plan.copy_start)[groups]
+    ids = np.concatenate([np.arange(plan.copy_start[g], plan.copy_start[g + 1]) for g in groups]) + 1 if len(groups) else np.zeros(0, np.int64)
+    ex_per_puzzle = np.repeat(n_pairs[groups], copies)
+    if plan.copy_start[-1] + 1 > np.iinfo(np.int32).max or ex_per_puzzle.sum() > np.iinfo(np.int32).max:
+        raise OverflowError('more than 2^31 puzzles/examples do not fit the reference\'s int32 indices')
+    return ArcSplitIndex(split, groups, ids.astype(np.int32), _offsets(ex_per_puzzle), _offsets(copies))
+
+def _pair_shapes(plan: ArcPlan, g: int, split: str, tid: int):
+    "(max height, max width) of each pair of group g after transform tid."
+    out = []
+    for a, b in plan.split_pairs(g, split):
+        h, w = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
+        out.append((w, h) if tid in (1, 3, 6, 7) else (h, w))
+    return out
+
+def reference_offsets(plan: ArcPlan, index: ArcSplitIndex | None = None) -> np.ndarray:
+    """(E, 2) uint8 row/column offsets of the train split's examples, drawn exactly as the reference's builder
+    draws them (continuing the plan's generator)."""
+    index = index or arc_split_index(plan, 'train')
+    if plan.rng_state is None: raise ValueError('this plan has no generator state (plan it with plan_arc)')
+    stream = LegacyStream(state=plan.rng_state)
+    flat = []
+    for g in index.groups:
+        rooms = {}
+        for c in range(plan.copy_start[g], plan.copy_start[g + 1]):
+            tid = int(plan.tids[c])
+            if tid not in rooms:                       # (rows, cols) of room per pair for this transform
+                rooms[tid] = [(CANVAS - h + 1, CANVAS - w + 1) for h, w in _pair_shapes(plan, g, 'train', tid)]
+            room = rooms[tid]
+            keep = stream.randint(len(room))           # this example stays unshifted
+            draws = stream.randints([k for j, rc in enumerate(room) if j != keep for k in rc])
+            draws[2 * keep:2 * keep] = [0, 0]
+            flat += draws
+    out = np.array(flat, np.uint8).reshape(-1, 2)
+    assert len(out) == index.n_examples
+    return out
+
+# %% ../nbs/06_dataset.ipynb #e6cd5fcf
+def _draw(canvas: np.ndarray, g: np.ndarray, r: int, c: int) -> None:
+    "`to_canvas` into an existing zeroed 30x30 view (no allocation)."
+    h, w = g.shape
+    canvas[r:r + h, c:c + w] = g
+    canvas[r:r + h, c:c + w] += 2
+    if r + h < CANVAS: canvas[r + h, c:c + w] = 1
+    if c + w < CANVAS: canvas[r:r + h, c + w] = 1
+
+def render_arc_examples(plan: ArcPlan, index: ArcSplitIndex, example_ids, offsets=None) -> tuple[np.ndarray, np.ndarray]:
+    "Input and label canvases (n, 900) uint8 of examples `example_ids` of a split; `offsets` (n, 2) or None (unshifted)."
+    ex = np.asarray(example_ids, np.int64).reshape(-1)
+    p = np.searchsorted(index.puzzle_indices, ex, side='right') - 1
+    j = (ex - index.puzzle_indices[p]).tolist()
+    c = index.puzzle_identifiers[p].astype(np.int64) - 1
+    g = (np.searchsorted(plan.copy_start, c, side='right') - 1).tolist()
+    tids, perms = plan.tids[c].tolist(), plan.perms[c]
+    offs = [(0, 0)] * len(ex) if offsets is None else np.asarray(offsets).tolist()
+    xs = np.zeros((len(ex), CANVAS, CANVAS), np.uint8); ys = np.zeros_like(xs)
+    pairs = {}
+    for k in range(len(ex)):
+        gk = g[k]
+        if gk not in pairs: pairs[gk] = plan.split_pairs(gk, index.split)
+        a, b = pairs[gk][j[k]]
+        perm, tid, (r, cc) = perms[k], tids[k], offs[k]
+        _draw(xs[k], dihedral(perm[a], tid), r, cc)
+        _draw(ys[k], dihedral(perm[b], tid), r, cc)
+    return xs.reshape(len(ex), -1), ys.reshape(len(ex), -1)
+
+# %% ../nbs/06_dataset.ipynb #c2e51055
+def materialise_arc(plan: ArcPlan, split: str, offsets: np.ndarray | None = None) -> PuzzleSplit:
+    "Every example of a split written out, as the reference's builder does (train: its translations, unless `offsets`)."
+    index = arc_split_index(plan, split)
+    if split == 'train' and offsets is None: offsets = reference_offsets(plan, index)
+    xs, ys = render_arc_examples(plan, index, np.arange(index.n_examples), offsets if split == 'train' else None)
+    return PuzzleSplit(xs, ys, index.puzzle_identifiers, index.puzzle_indices, index.group_indices, ARC_VOCAB,
+                       num_puzzle_identifiers=plan.n_copies + 1)
+
+def arc_test_puzzles(plan: ArcPlan) -> dict:
+    "The evaluated tasks as raw JSON (`test_puzzles.json`), in plan order."
+    pair = lambda a, b: {'input': a.tolist(), 'output': b.tolist()}
+    out = {}
+    for g, t in enumerate(plan.tasks):
+        if not plan.test_to_test[g]: continue
+        tr, te = [pair(a, b) for a, b in t.train], [pair(a, b) for a, b in t.test]
+        first = plan.test_first is not None and plan.test_first[g]     # the source file's key order
+        out[t.id] = {'test': te, 'train': tr} if first else {'train': tr, 'test': te}
+    return out
+
+def arc_info(plan: ArcPlan, **extra) -> dict:
+    "What `course_info.json` records about an ARC build."
+    return {'dataset': 'arc', 'recipe': plan.recipe, 'subsets': plan.subsets, 'conceptarc': 'conceptarc' in plan.subsets,
+            'num_aug': plan.num_aug, 'seed': plan.seed,
+            'groups': plan.n_groups, 'copies': plan.n_copies, **extra}
+
+def build_arc_dataset(root, plan: ArcPlan, overwrite: bool = False) -> Path:
+    "Write a plan as the reference's ARC dataset (every copy materialised)."
+    splits = {'train': materialise_arc(plan, 'train'), 'test': materialise_arc(plan, 'test')}
+    return write_dataset(root, splits, plan.identifiers(), test_puzzles=arc_test_puzzles(plan), info=arc_info(plan), overwrite=overwrite)
+
+# %% ../nbs/06_dataset.ipynb #e7b1fe3a
+def _mix(*xs) -> np.ndarray:
+    "A vectorised splitmix64 hash of integer arrays (uint64 out)."
+    h = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over='ignore'):
+        for x in xs:
+            z = h ^ np.asarray(x).astype(np.uint64)
+            z = (z + np.uint64(0x9E3779B97F4A7C15))
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            h = z ^ (z >> np.uint64(31))
+    return h
+
+# %% ../nbs/06_dataset.ipynb #4a49fe2e
+class ArcOnTheFly:
+    "An ARC split that renders examples when asked; same index arrays and samples as the materialised split."
+    def __init__(self, plan: ArcPlan, split: str = 'train', translate: str = 'fresh', seed: int | None = None):
+        if translate not in ('fresh', 'fixed', 'none'): raise ValueError(f"translate must be 'fresh', 'fixed' or 'none', got {translate!r}")
+        self.plan, self.split, self.translate = plan, split, translate if split == 'train' else 'none'
+        self.seed = plan.seed if seed is None else seed
+        self.index = arc_split_index(plan, split)
+        self.puzzle_identifiers, self.puzzle_indices, self.group_indices = self.index.puzzle_identifiers, self.index.puzzle_indices, self.index.group_indices
+        self.vocab_size, self.pad_id, self.ignore_label_id, self.blank_identifier_id = ARC_VOCAB, 0, 0, 0
+        self.num_puzzle_identifiers, self.seq_len = plan.n_copies + 1, ARC_SEQ_LEN
+        self.offsets = reference_offsets(plan, self.index) if self.translate == 'fixed' else None
+        self._shape_cache = {}
+
+    def _shapes(self, g: int, tid: int):
+        key = (g, tid)
+        if key not in self._shape_cache: self._shape_cache[key] = _pair_shapes(self.plan, g, self.split, tid)
+        return self._shape_cache[key]
+
+    n_examples = property(lambda self: self.index.n_examples)
+    n_puzzles = property(lambda self: len(self.puzzle_identifiers))
+    n_groups = property(lambda self: len(self.group_indices) - 1)
+
+    def nbytes(self) -> int:
+        "Bytes this dataset holds: plan (copies + original grids), index arrays, offsets if fixed."
+        return self.plan.nbytes() + self.index.nbytes() + (0 if self.offsets is None else self.offsets.nbytes)
+
+    def _fresh_offsets(self, ex: np.ndarray, epoch: int) -> np.ndarray:
+        p = np.searchsorted(self.puzzle_indices, ex, side='right') - 1
+        j = ex - self.puzzle_indices[p]
+        n = (self.puzzle_indices[p + 1] - self.puzzle_indices[p]).astype(np.uint64)
+        keep = _mix(self.seed, epoch, p, 1) % n                       # the unshifted example of this puzzle and epoch
+        c = self.puzzle_identifiers[p].astype(np.int64) - 1
+        g = np.searchsorted(self.plan.copy_start, c, side='right') - 1
+        room = np.array([self._shapes(int(gg), int(self.plan.tids[cc]))[jj] for gg, cc, jj in zip(g, c, j)], np.int64).reshape(-1, 2)
+        room = CANVAS - room + 1
+        off = np.stack([_mix(self.seed, epoch, ex, 2) % room[:, 0].astype(np.uint64),
+                        _mix(self.seed, epoch, ex, 3) % room[:, 1].astype(np.uint64)], 1).astype(np.uint8)
+        off[j == keep] = 0
+        return off
+
+    def examples(self, idx, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        "Input and label canvases of examples `idx` for `epoch`."
+        ex = np.asarray(idx, np.int64).reshape(-1)
+        if self.translate == 'fixed': off = self.offsets[ex]
+        elif self.translate == 'fresh': off = self._fresh_offsets(ex, epoch)
+        else: off = None
+        return render_arc_examples(self.plan, self.index, ex, off)
+
+    def materialise(self, epoch: int = 0) -> PuzzleSplit:
+        "Everything written out (what the reference stores)."
+        xs, ys = self.examples(np.arange(self.n_examples), epoch)
+        return PuzzleSplit(xs, ys, self.puzzle_identifiers, self.puzzle_indices, self.group_indices, ARC_VOCAB,
+                           num_puzzle_identifiers=self.num_puzzle_identifiers)
+
+# %% ../nbs/06_dataset.ipynb #42cb70dd
+def plot_batch(batch: dict, identifiers: list[str] | None = None, n: int = 16, cols: int = 8):
+    "Input canvases of a collated ARC batch, titled with their puzzle names."
+    import matplotlib.pyplot as plt
+    from trm_course.arc_data import plot_canvas
+    n = min(n, len(batch['inputs'])); rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.5 * cols, 1.7 * rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n: ax.axis('off'); continue
+        pid = int(batch['puzzle_identifiers'][k])
+        name = identifiers[pid] if identifiers else str(pid)
+        plot_canvas(batch['inputs'][k].numpy(), ax, ' '.join(name.split('|||')[:2]))
+        ax.title.set_fontsize(7)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/20_arc_eval.ipynb #2b5d74ce
+import math
+import torch
+
+from .core import cache_root
+from .dataset import PuzzleSplit, SplitBuilder, write_dataset
+
+# %% ../nbs/20_arc_eval.ipynb #98f48767
+def shrink_canvas(tokens, side: int):
+    "The top-left `side` x `side` corner of 30x30 token canvases (..., 900) -> (..., side*side)."
+    t = np.asarray(tokens)
+    if t.shape[-1] != CANVAS * CANVAS: raise ValueError(f'shrink_canvas: expected {CANVAS * CANVAS}-token canvases, got shape {t.shape}')
+    if not 1 <= side <= CANVAS: raise ValueError(f'shrink_canvas: side must be in 1..{CANVAS}, got {side}')
+    lead = t.shape[:-1]
+    return np.ascontiguousarray(t.reshape(*lead, CANVAS, CANVAS)[..., :side, :side]).reshape(*lead, side * side)
+
+def grow_canvas(tokens, side: int | None = None):
+    "Small square canvases (..., side*side) back to 30x30 (..., 900), padded with 0; a tensor stays a tensor."
+    t = tokens if isinstance(tokens, torch.Tensor) else torch.from_numpy(np.array(tokens))
+    n = t.shape[-1]
+    side = math.isqrt(n) if side is None else side
+    if side * side != n or side > CANVAS: raise ValueError(f'grow_canvas: {n} tokens are not a square canvas of side <= {CANVAS}')
+    out = t.new_zeros(*t.shape[:-1], CANVAS, CANVAS)
+    out[..., :side, :side] = t.reshape(*t.shape[:-1], side, side)
+    return out.reshape(*t.shape[:-1], CANVAS * CANVAS)
+
+# %% ../nbs/20_arc_eval.ipynb #606d44e8
+ARC_TINY_TRAIN = ('0d3d703e', '25ff71a9', '3c9b0459', '6150a2bd', '74dd1130', 'a85d4709', 'd037b0a7', 'ed36ccf7',
+                  '25d8a9c8', '5582e5ca', '6e02f1e3', '9565186b', '794b24be', '44f52bb0')   # ARC-AGI-1 training, grids <= 3x3
+ARC_TINY_HELD_OUT = ('6ea4a07e', '66e6c45b')                                                 # ARC-AGI-1 evaluation, grids <= 4x4
+
+def _arc_pair_list(t):
+    return list(t.train) + list(t.test)
+
+def _check_fits(tasks, side: int) -> None:
+    "One ArcGridError naming the task, pair and grid that does not fit a `side` x `side` canvas."
+    if not 2 <= side <= CANVAS: raise ValueError(f'side must be in 2..{CANVAS}, got {side}')
+    for t in tasks:
+        for i, (a, b) in enumerate(_arc_pair_list(t)):
+            for g, what in ((a, 'input'), (b, 'output')):
+                if g is not None and max(g.shape) > side:
+                    kind = 'train' if i < len(t.train) else 'test'
+                    j = i if i < len(t.train) else i - len(t.train)
+                    raise ArcGridError(f'task {t.id}, {kind} pair {j}, {what}: a {g.shape[0]}x{g.shape[1]} grid does not fit '
+                                       f'a {side}x{side} canvas (use a larger side or smaller tasks)')
+
+def _small_offsets(plan, index, side: int, seed: int) -> np.ndarray:
+    "Translations inside the small canvas: one example per copy stays in the corner, the others move at random."
+    x0, y0 = render_arc_examples(plan, index, np.arange(index.n_examples))          # unshifted, to read the grid sizes
+    rng = np.random.default_rng(seed)
+    offsets = np.zeros((index.n_examples, 2), np.uint8)
+    for p in range(len(index.puzzle_identifiers)):
+        lo, hi = int(index.puzzle_indices[p]), int(index.puzzle_indices[p + 1])
+        keep = lo + int(rng.integers(hi - lo))                                         # this example stays in the corner
+        for e in range(lo, hi):
+            if e == keep: continue
+            (ha, wa), (hb, wb) = crop_canvas(x0[e]).shape, crop_canvas(y0[e]).shape
+            offsets[e] = rng.integers(0, side - max(ha, hb) + 1), rng.integers(0, side - max(wa, wb) + 1)
+    return offsets
+
+# %% ../nbs/20_arc_eval.ipynb #8546f468
+def build_small_arc_dataset(root, train_tasks, eval_tasks, side: int = 4, num_aug: int = 3, seed: int = 42,
+                            overwrite: bool = False):
+    """An ARC dataset on a `side` x `side` canvas (the corner of the 30x30 one): `train` (every pair of `train_tasks`,
+    the demonstrations of `eval_tasks`, translated), `test` (the test pairs of `eval_tasks`) and `fit` (the test pairs
+    of `train_tasks`, untranslated), every task with `num_aug` augmented copies planned by `plan_arc(seed=seed)`."""
+    train_tasks, eval_tasks = list(train_tasks), list(eval_tasks)
+    _check_fits(train_tasks + eval_tasks, side)
+    plan = plan_arc([ArcSubset('training', train_tasks, False), ArcSubset('evaluation', eval_tasks, True)],
+                    num_aug=num_aug, seed=seed, recipe='arc-tiny')
+    offsets = _small_offsets(plan, arc_split_index(plan, 'train'), side, seed)
+    def small(s):
+        return PuzzleSplit(shrink_canvas(s.inputs, side), shrink_canvas(s.labels, side), s.puzzle_identifiers, s.puzzle_indices,
+                           s.group_indices, s.vocab_size, num_puzzle_identifiers=s.num_puzzle_identifiers)
+    fit = SplitBuilder(side * side)
+    for g, t in enumerate(plan.tasks):
+        if plan.test_to_test[g]: continue
+        for c in range(plan.copy_start[g], plan.copy_start[g + 1]):
+            tid, perm = int(plan.tids[c]), plan.perms[c]
+            canv = lambda grid: shrink_canvas(to_canvas(augment_grid(grid, tid, perm)).reshape(-1), side)
+            fit.add_puzzle(np.stack([canv(a) for a, _ in t.test]), np.stack([canv(b) for _, b in t.test]), c + 1)
+        fit.end_group()
+    splits = {'train': small(materialise_arc(plan, 'train', offsets=offsets)), 'test': small(materialise_arc(plan, 'test')),
+              'fit': fit.finish(ARC_VOCAB)}
+    info = arc_info(plan, canvas=side, builder='trm_course.arc_data.build_small_arc_dataset',
+                    train_tasks=[t.id for t in train_tasks], held_out_tasks=[t.id for t in eval_tasks],
+                    fit_split='test pairs of the training tasks (their answers are training data)')
+    return write_dataset(root, splits, plan.identifiers(), test_puzzles=arc_test_puzzles(plan), info=info, overwrite=overwrite)
+
+# %% ../nbs/20_arc_eval.ipynb #aafeef91
+def arc_tiny_tasks(n_train: int = 8, n_held_out: int = 2):
+    "(training tasks, held-out tasks) of the lesson: the first `n_train` of ARC_TINY_TRAIN, `n_held_out` of ARC_TINY_HELD_OUT."
+    from trm_course.arc import load_arc
+    if not 1 <= n_train <= len(ARC_TINY_TRAIN) or not 0 <= n_held_out <= len(ARC_TINY_HELD_OUT):
+        raise ValueError(f'n_train must be in 1..{len(ARC_TINY_TRAIN)} and n_held_out in 0..{len(ARC_TINY_HELD_OUT)}')
+    d = load_arc('arc1')
+    tr, ev = {t.id: t for t in d['training']}, {t.id: t for t in d['evaluation']}
+    return [tr[i] for i in ARC_TINY_TRAIN[:n_train]], [ev[i] for i in ARC_TINY_HELD_OUT[:n_held_out]]
+
+def build_arc_tiny_data(root=None, n_train: int = 8, n_held_out: int = 2, side: int = 4, num_aug: int = 3, seed: int = 42,
+                        overwrite: bool = True):
+    "The lesson's small ARC dataset (default folder: $TRM_CACHE/datasets/arc-tiny, the data of preset `arc_tiny_cpu`)."
+    root = cache_root() / 'datasets' / 'arc-tiny' if root is None else root
+    train, held = arc_tiny_tasks(n_train, n_held_out)
+    return build_small_arc_dataset(root, train, held, side=side, num_aug=num_aug, seed=seed, overwrite=overwrite)

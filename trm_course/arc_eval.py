@@ -14,13 +14,15 @@ import torch
 
 from .core import atomic_write
 from .arc_data import ARC_VOCAB, CANVAS, check_grid, crop_canvas, parse_aug_name, unaugment_grid
+from .arc_data import grow_canvas, shrink_canvas, ARC_TINY_TRAIN, ARC_TINY_HELD_OUT   # arc_data holds them;
+from .arc_data import build_small_arc_dataset, arc_tiny_tasks, build_arc_tiny_data   # importable here too
 from .halting import rollout
+from .recipes import ARC_PASS_KS
 
 # %% auto #0
-__all__ = ['PASS_KS', 'ARC_TINY_TRAIN', 'ARC_TINY_HELD_OUT', 'ARC_PUBLISHED_RECIPES', 'grid_hash', 'arc_test_pairs', 'Candidate',
-           'ArcEvaluator', 'ArcResult', 'format_table', 'plot_candidates', 'SubmissionError', 'validate_submission',
-           'write_submission', 'load_submission', 'score_submission', 'predict_batch', 'evaluate_arc', 'shrink_canvas',
-           'grow_canvas', 'build_small_arc_dataset', 'arc_tiny_tasks', 'build_arc_tiny_data', 'arc_split_batches']
+__all__ = ['PASS_KS', 'grid_hash', 'arc_test_pairs', 'Candidate', 'ArcEvaluator', 'ArcResult', 'format_table', 'plot_candidates',
+           'SubmissionError', 'validate_submission', 'write_submission', 'load_submission', 'score_submission',
+           'predict_batch', 'evaluate_arc', 'arc_split_batches']
 
 # %% ../nbs/20_arc_eval.ipynb #f069511c
 def grid_hash(grid) -> str:
@@ -30,7 +32,7 @@ def grid_hash(grid) -> str:
     return hashlib.sha256(bytes([g.shape[0], g.shape[1]]) + g.tobytes()).hexdigest()
 
 # %% ../nbs/20_arc_eval.ipynb #8cb54c4c
-PASS_KS = (1, 2, 5, 10, 100, 1000)   # the reference's pass@K list
+PASS_KS = ARC_PASS_KS               # the reference's pass@K list (chapter 14a's ARC recipes hold it)
 _MAX_MESSAGES = 5                    # per kind of problem; the rest are only counted
 
 def _as_grid(g, where):
@@ -126,74 +128,80 @@ class ArcEvaluator:
         if len(names) != B: raise ValueError(f'update: {len(names)} puzzle identifiers for {B} predictions')
         return names
 
-    def update(self, puzzles, preds, q_halt_logits, *, inputs=None, test_index=None):
-        """Add one batch of predictions. `puzzles`: identifier ids (B,) or names; `preds`: (B, 900) token canvases;
-        `q_halt_logits`: (B,); and either `inputs` (B, 900) input canvases or `test_index` (B,) ints."""
-        if (inputs is None) == (test_index is None):
-            raise ValueError('update: pass exactly one of inputs= (input canvases, the reference) or test_index=')
-        preds = _to_numpy(preds)
-        B = preds.shape[0] if preds.ndim else 0
-        preds = preds.reshape(B, -1)
-        if preds.shape[1] != CANVAS * CANVAS:
-            raise ValueError(f'update: predictions must be {CANVAS * CANVAS}-token canvases, got shape {tuple(preds.shape)}')
-        logits = torch.as_tensor(q_halt_logits).detach().to('cpu', torch.float64).reshape(-1).tolist()
-        if len(logits) != B: raise ValueError(f'update: {len(logits)} q_halt logits for {B} predictions')
-        q = [_sigmoid(x) for x in logits]
-        names = self._names(puzzles, B)
-        if inputs is not None:
-            inputs = _to_numpy(inputs).reshape(B, -1)
+# %% ../nbs/20_arc_eval.ipynb #44fc59ce
+def _arc_update(self, puzzles, preds, q_halt_logits, *, inputs=None, test_index=None):
+    """Add one batch of predictions. `puzzles`: identifier ids (B,) or names; `preds`: (B, 900) token canvases;
+    `q_halt_logits`: (B,); and either `inputs` (B, 900) input canvases or `test_index` (B,) ints."""
+    if (inputs is None) == (test_index is None):
+        raise ValueError('update: pass exactly one of inputs= (input canvases, the reference) or test_index=')
+    preds = _to_numpy(preds)
+    B = preds.shape[0] if preds.ndim else 0
+    preds = preds.reshape(B, -1)
+    if preds.shape[1] != CANVAS * CANVAS:
+        raise ValueError(f'update: predictions must be {CANVAS * CANVAS}-token canvases, got shape {tuple(preds.shape)}')
+    logits = torch.as_tensor(q_halt_logits).detach().to('cpu', torch.float64).reshape(-1).tolist()
+    if len(logits) != B: raise ValueError(f'update: {len(logits)} q_halt logits for {B} predictions')
+    q = [_sigmoid(x) for x in logits]
+    names = self._names(puzzles, B)
+    if inputs is not None:
+        inputs = _to_numpy(inputs).reshape(B, -1)
+    else:
+        test_index = _to_numpy(test_index).reshape(-1)
+        if len(test_index) != B: raise ValueError(f'update: {len(test_index)} test indices for {B} predictions')
+    for b in range(B):
+        name = names[b]
+        if name is None: self._counts['padding'] += 1; continue
+        try: task, tid, perm = parse_aug_name(name)
+        except ValueError as e: raise ValueError(f'update: row {b}: {e}') from None
+        if task not in self.tasks:
+            self._note('unknown_task', f'puzzle {name!r}: task {task!r} is not an evaluated task; skipped'); continue
+        if test_index is not None:
+            i = int(test_index[b])
+            if not 0 <= i < len(self.tasks[task]):
+                self._note('bad_index', f'puzzle {name!r}: test index {i} but the task has {len(self.tasks[task])} test inputs; skipped'); continue
         else:
-            test_index = _to_numpy(test_index).reshape(-1)
-            if len(test_index) != B: raise ValueError(f'update: {len(test_index)} test indices for {B} predictions')
-        for b in range(B):
-            name = names[b]
-            if name is None: self._counts['padding'] += 1; continue
-            try: task, tid, perm = parse_aug_name(name)
-            except ValueError as e: raise ValueError(f'update: row {b}: {e}') from None
-            if task not in self.tasks:
-                self._note('unknown_task', f'puzzle {name!r}: task {task!r} is not an evaluated task; skipped'); continue
-            if test_index is not None:
-                i = int(test_index[b])
-                if not 0 <= i < len(self.tasks[task]):
-                    self._note('bad_index', f'puzzle {name!r}: test index {i} but the task has {len(self.tasks[task])} test inputs; skipped'); continue
-            else:
-                i = self._input_index[task].get(grid_hash(unaugment_grid(crop_canvas(inputs[b]), tid, perm)))
-                if i is None:
-                    self._note('unmatched_input', f'puzzle {name!r}: the input canvas matches none of the task\'s test inputs; skipped'); continue
-            row = preds[b]
-            oov = (row < 0) | (row >= ARC_VOCAB)
-            if oov.any():                  # not a colour, so the crop stops there: read it as pad (crop_canvas refuses it)
-                self._note('out_of_vocab', f'puzzle {name!r}, test input {i}: tokens outside 0..{ARC_VOCAB - 1} (the crop stops there)')
-                row = np.where(oov, 0, row)
-            grid = unaugment_grid(crop_canvas(row), tid, perm)
-            if grid.size == 0:
-                self._note('empty', f'puzzle {name!r}, test input {i}: the prediction crops to an empty grid'
-                           + (' (kept as a candidate, keep_empty=True)' if self.keep_empty else '; skipped'))
-                if not self.keep_empty: continue
-            h = grid_hash(grid)
-            self._grids.setdefault(h, np.array(grid))
-            self._votes.setdefault((task, i), {}).setdefault(h, []).append(float(q[b]))
-            self._counts['votes'] += 1
+            i = self._input_index[task].get(grid_hash(unaugment_grid(crop_canvas(inputs[b]), tid, perm)))
+            if i is None:
+                self._note('unmatched_input', f'puzzle {name!r}: the input canvas matches none of the task\'s test inputs; skipped'); continue
+        row = preds[b]
+        oov = (row < 0) | (row >= ARC_VOCAB)
+        if oov.any():                  # not a colour, so the crop stops there: read it as pad (crop_canvas refuses it)
+            self._note('out_of_vocab', f'puzzle {name!r}, test input {i}: tokens outside 0..{ARC_VOCAB - 1} (the crop stops there)')
+            row = np.where(oov, 0, row)
+        grid = unaugment_grid(crop_canvas(row), tid, perm)
+        if grid.size == 0:
+            self._note('empty', f'puzzle {name!r}, test input {i}: the prediction crops to an empty grid'
+                       + (' (kept as a candidate, keep_empty=True)' if self.keep_empty else '; skipped'))
+            if not self.keep_empty: continue
+        h = grid_hash(grid)
+        self._grids.setdefault(h, np.array(grid))
+        self._votes.setdefault((task, i), {}).setdefault(h, []).append(float(q[b]))
+        self._counts['votes'] += 1
 
-    def state(self) -> dict:
-        "Everything `result` needs from this process (what is gathered across ranks)."
-        return dict(votes=self._votes, grids=self._grids, counts=dict(self._counts), messages=self._messages)
+ArcEvaluator.update = _arc_update   # a method of the class, written in its own cell
 
-    def result(self, save_dir=None, group=None) -> 'ArcResult | None':
-        """Rank, score and build the submission (written to `save_dir/submission.json` if given). Under an
-        initialised torch.distributed process group, gathers every rank's votes to rank 0; other ranks get None."""
-        states = [self.state()]
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            dist = torch.distributed
-            rank, world = dist.get_rank(group), dist.get_world_size(group)
-            gathered = [None] * world if rank == 0 else None
-            dst = 0 if group is None else dist.get_global_rank(group, 0)
-            dist.gather_object(states[0], gathered, dst=dst, group=group)
-            if rank != 0: return None
-            states = gathered
-        res = _score(self, states)
-        if save_dir is not None: res.submission_path = write_submission(res.submission, Path(save_dir) / 'submission.json', self._tasks_arg)
-        return res
+# %% ../nbs/20_arc_eval.ipynb #8a358787
+def _arc_state(self) -> dict:
+    "Everything `result` needs from this process (what is gathered across ranks)."
+    return dict(votes=self._votes, grids=self._grids, counts=dict(self._counts), messages=self._messages)
+
+def _arc_result(self, save_dir=None, group=None) -> 'ArcResult | None':
+    """Rank, score and build the submission (written to `save_dir/submission.json` if given). Under an
+    initialised torch.distributed process group, gathers every rank's votes to rank 0; other ranks get None."""
+    states = [self.state()]
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        dist = torch.distributed
+        rank, world = dist.get_rank(group), dist.get_world_size(group)
+        gathered = [None] * world if rank == 0 else None
+        dst = 0 if group is None else dist.get_global_rank(group, 0)
+        dist.gather_object(states[0], gathered, dst=dst, group=group)
+        if rank != 0: return None
+        states = gathered
+    res = _score(self, states)
+    if save_dir is not None: res.submission_path = write_submission(res.submission, Path(save_dir) / 'submission.json', self._tasks_arg)
+    return res
+
+ArcEvaluator.state, ArcEvaluator.result = _arc_state, _arc_result
 
 # %% ../nbs/20_arc_eval.ipynb #b12ee9c5
 @dataclass
@@ -238,6 +246,7 @@ def format_table(rows: list, columns=None, floatfmt: str = '.3f') -> str:
     line = lambda vals: '  '.join(v.rjust(w) if j else v.ljust(w) for j, (v, w) in enumerate(zip(vals, widths)))
     return '\n'.join([line(columns), line(['-' * w for w in widths])] + [line(r) for r in cells])
 
+# %% ../nbs/20_arc_eval.ipynb #6cfa5c89
 def _score(ev: ArcEvaluator, states: list) -> ArcResult:
     votes, grids, counts, messages = {}, {}, Counter(), {}
     for st in states:
@@ -362,6 +371,7 @@ def load_submission(path) -> dict:
     except UnicodeDecodeError as e: raise SubmissionError(f'{path}: not UTF-8 text (byte {e.start})') from None
     except RecursionError: raise SubmissionError(f'{path}: not valid JSON (nested too deeply)') from None
 
+# %% ../nbs/20_arc_eval.ipynb #6b4bc894
 def _solutions(solutions) -> dict[str, list]:
     "{task: [answer grid, ...]} from Kaggle solutions {id: [grid, ...]}, test_puzzles with outputs, or tasks."
     if isinstance(solutions, dict) and solutions and all(isinstance(v, list) for v in solutions.values()):
@@ -415,141 +425,9 @@ def evaluate_arc(model, batches, evaluator: ArcEvaluator, N_sup: int | None = No
         model.train(was_training)
     return evaluator.result(save_dir=save_dir, group=group)
 
-# %% ../nbs/20_arc_eval.ipynb #98f48767
-def shrink_canvas(tokens, side: int):
-    "The top-left `side` x `side` corner of 30x30 token canvases (..., 900) -> (..., side*side)."
-    t = np.asarray(tokens)
-    if t.shape[-1] != CANVAS * CANVAS: raise ValueError(f'shrink_canvas: expected {CANVAS * CANVAS}-token canvases, got shape {t.shape}')
-    if not 1 <= side <= CANVAS: raise ValueError(f'shrink_canvas: side must be in 1..{CANVAS}, got {side}')
-    lead = t.shape[:-1]
-    return np.ascontiguousarray(t.reshape(*lead, CANVAS, CANVAS)[..., :side, :side]).reshape(*lead, side * side)
-
-def grow_canvas(tokens, side: int | None = None):
-    "Small square canvases (..., side*side) back to 30x30 (..., 900), padded with 0; a tensor stays a tensor."
-    t = tokens if isinstance(tokens, torch.Tensor) else torch.from_numpy(np.array(tokens))
-    n = t.shape[-1]
-    side = math.isqrt(n) if side is None else side
-    if side * side != n or side > CANVAS: raise ValueError(f'grow_canvas: {n} tokens are not a square canvas of side <= {CANVAS}')
-    out = t.new_zeros(*t.shape[:-1], CANVAS, CANVAS)
-    out[..., :side, :side] = t.reshape(*t.shape[:-1], side, side)
-    return out.reshape(*t.shape[:-1], CANVAS * CANVAS)
-
-# %% ../nbs/20_arc_eval.ipynb #d87f9b80
-ARC_TINY_TRAIN = ('0d3d703e', '25ff71a9', '3c9b0459', '6150a2bd', '74dd1130', 'a85d4709', 'd037b0a7', 'ed36ccf7',
-                  '25d8a9c8', '5582e5ca', '6e02f1e3', '9565186b', '794b24be', '44f52bb0')   # ARC-AGI-1 training, grids <= 3x3
-ARC_TINY_HELD_OUT = ('6ea4a07e', '66e6c45b')                                                 # ARC-AGI-1 evaluation, grids <= 4x4
-
-def _arc_pair_list(t):
-    return list(t.train) + list(t.test)
-
-def build_small_arc_dataset(root, train_tasks, eval_tasks, side: int = 4, num_aug: int = 3, seed: int = 42,
-                            overwrite: bool = False):
-    """An ARC dataset on a `side` x `side` canvas (the corner of the 30x30 one): `train` (every pair of `train_tasks`,
-    the demonstrations of `eval_tasks`, translated), `test` (the test pairs of `eval_tasks`) and `fit` (the test pairs
-    of `train_tasks`, untranslated), every task with `num_aug` augmented copies planned by `plan_arc(seed=seed)`."""
-    from trm_course.arc_data import ArcSubset, plan_arc, augment_grid, to_canvas, ArcGridError
-    from trm_course.dataset import (SplitBuilder, PuzzleSplit, arc_split_index, render_arc_examples, materialise_arc,
-                                    arc_test_puzzles, arc_info, write_dataset)
-    train_tasks, eval_tasks = list(train_tasks), list(eval_tasks)
-    if not 2 <= side <= CANVAS: raise ValueError(f'side must be in 2..{CANVAS}, got {side}')
-    for t in train_tasks + eval_tasks:
-        for i, (a, b) in enumerate(_arc_pair_list(t)):
-            for g, what in ((a, 'input'), (b, 'output')):
-                if g is not None and max(g.shape) > side:
-                    kind = 'train' if i < len(t.train) else 'test'
-                    j = i if i < len(t.train) else i - len(t.train)
-                    raise ArcGridError(f'task {t.id}, {kind} pair {j}, {what}: a {g.shape[0]}x{g.shape[1]} grid does not fit '
-                                       f'a {side}x{side} canvas (use a larger side or smaller tasks)')
-    plan = plan_arc([ArcSubset('training', train_tasks, False), ArcSubset('evaluation', eval_tasks, True)],
-                    num_aug=num_aug, seed=seed, recipe='arc-tiny')
-    index = arc_split_index(plan, 'train')
-    x0, y0 = render_arc_examples(plan, index, np.arange(index.n_examples))          # unshifted, to read the grid sizes
-    rng = np.random.default_rng(seed)
-    offsets = np.zeros((index.n_examples, 2), np.uint8)
-    for p in range(len(index.puzzle_identifiers)):
-        lo, hi = int(index.puzzle_indices[p]), int(index.puzzle_indices[p + 1])
-        keep = lo + int(rng.integers(hi - lo))                                         # this example stays in the corner
-        for e in range(lo, hi):
-            if e == keep: continue
-            (ha, wa), (hb, wb) = crop_canvas(x0[e]).shape, crop_canvas(y0[e]).shape
-            offsets[e] = rng.integers(0, side - max(ha, hb) + 1), rng.integers(0, side - max(wa, wb) + 1)
-    def small(s):
-        return PuzzleSplit(shrink_canvas(s.inputs, side), shrink_canvas(s.labels, side), s.puzzle_identifiers, s.puzzle_indices,
-                           s.group_indices, s.vocab_size, num_puzzle_identifiers=s.num_puzzle_identifiers)
-    fit = SplitBuilder(side * side)
-    for g, t in enumerate(plan.tasks):
-        if plan.test_to_test[g]: continue
-        for c in range(plan.copy_start[g], plan.copy_start[g + 1]):
-            tid, perm = int(plan.tids[c]), plan.perms[c]
-            canv = lambda grid: shrink_canvas(to_canvas(augment_grid(grid, tid, perm)).reshape(-1), side)
-            fit.add_puzzle(np.stack([canv(a) for a, _ in t.test]), np.stack([canv(b) for _, b in t.test]), c + 1)
-        fit.end_group()
-    splits = {'train': small(materialise_arc(plan, 'train', offsets=offsets)), 'test': small(materialise_arc(plan, 'test')),
-              'fit': fit.finish(ARC_VOCAB)}
-    info = arc_info(plan, canvas=side, builder='trm_course.arc_eval.build_small_arc_dataset',
-                    train_tasks=[t.id for t in train_tasks], held_out_tasks=[t.id for t in eval_tasks],
-                    fit_split='test pairs of the training tasks (their answers are training data)')
-    return write_dataset(root, splits, plan.identifiers(), test_puzzles=arc_test_puzzles(plan), info=info, overwrite=overwrite)
-
-def arc_tiny_tasks(n_train: int = 8, n_held_out: int = 2):
-    "(training tasks, held-out tasks) of the lesson: the first `n_train` of ARC_TINY_TRAIN, `n_held_out` of ARC_TINY_HELD_OUT."
-    from trm_course.arc import load_arc
-    if not 1 <= n_train <= len(ARC_TINY_TRAIN) or not 0 <= n_held_out <= len(ARC_TINY_HELD_OUT):
-        raise ValueError(f'n_train must be in 1..{len(ARC_TINY_TRAIN)} and n_held_out in 0..{len(ARC_TINY_HELD_OUT)}')
-    d = load_arc('arc1')
-    tr, ev = {t.id: t for t in d['training']}, {t.id: t for t in d['evaluation']}
-    return [tr[i] for i in ARC_TINY_TRAIN[:n_train]], [ev[i] for i in ARC_TINY_HELD_OUT[:n_held_out]]
-
-def build_arc_tiny_data(root=None, n_train: int = 8, n_held_out: int = 2, side: int = 4, num_aug: int = 3, seed: int = 42,
-                        overwrite: bool = True):
-    "The lesson's small ARC dataset (default folder: $TRM_CACHE/datasets/arc-tiny, the data of preset `arc_tiny_cpu`)."
-    if root is None:
-        from trm_course.train import resolve_data
-        root = resolve_data('arc-tiny')
-    train, held = arc_tiny_tasks(n_train, n_held_out)
-    return build_small_arc_dataset(root, train, held, side=side, num_aug=num_aug, seed=seed, overwrite=overwrite)
-
+# %% ../nbs/20_arc_eval.ipynb #5d5cbfab
 def arc_split_batches(split, batch_size: int = 64):
     "Test-mode batches of a split (dicts of int32 tensors, the last padded with blank rows), for `evaluate_arc`."
     from trm_course.dataset import BatchSampler, collate
     for b in BatchSampler(split, batch_size, test_mode=True).iter_epoch(0):
         yield collate(split, b, batch_size)
-
-# %% ../nbs/20_arc_eval.ipynb #504b23b4
-# the published ARC-AGI-1 and ARC-AGI-2 runs share model, training and evaluation settings (same command)
-_ARC_MODEL = dict(hidden_size=512, num_heads=8, expansion=4, layers=2, T=3, n=4, N_sup=16, pos_encodings='rope',
-                  mlp_t=False, puzzle_emb_len=16, loss='stablemax', halt_exploration_prob=0.1,
-                  note='README command sets L_cycles (n)=4; config/arch/trm.yaml default is 6')
-_ARC_TRAINING = dict(global_batch_size=768, epochs=100_000, eval_interval=10_000, lr=1e-4, lr_warmup_steps=2000,
-                     weight_decay=0.1, puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1, beta1=0.9, beta2=0.95,
-                     ema=True, ema_rate=0.999)
-_ARC_EVALUATION = dict(pass_ks=PASS_KS, submission_k=2, votes='accumulated over every evaluation of the run')
-ARC_PUBLISHED_RECIPES = {
-    'arc1': dict(
-        benchmark='ARC-AGI-1 evaluation (400 tasks)',
-        data=dict(subsets=['arc1/training (400)', 'arc1/evaluation (400)', 'conceptarc (160)'],
-                  test_split='arc1/evaluation test pairs', num_aug=1000, seed=42,
-                  reference_build='python -m dataset.build_arc_dataset --input-file-prefix kaggle/combined/arc-agi '
-                                  '--output-dir data/arc1concept-aug-1000 --subsets training evaluation concept '
-                                  '--test-set-name evaluation',
-                  course_build="trm_course.arc_data.recipe_subsets('arc1') + plan_arc(num_aug=1000, seed=42)"),
-        model=dict(_ARC_MODEL),
-        training=dict(_ARC_TRAINING),
-        evaluation=dict(_ARC_EVALUATION),
-        compute='4x H100, about 3 days (reference README)',
-        published=dict(metric='pass@2', TRM=0.446, HRM=0.403)),
-    'arc2': dict(
-        benchmark='ARC-AGI-2 evaluation (120 tasks)',
-        data=dict(subsets=['arc2/training (1000)', 'arc2/evaluation (120)', 'conceptarc (160)'],
-                  test_split='arc2/evaluation test pairs', num_aug=1000, seed=42,
-                  reference_build='python -m dataset.build_arc_dataset --input-file-prefix kaggle/combined/arc-agi '
-                                  '--output-dir data/arc2concept-aug-1000 --subsets training2 evaluation2 concept '
-                                  '--test-set-name evaluation2',
-                  course_build="trm_course.arc_data.recipe_subsets('arc2') + plan_arc(num_aug=1000, seed=42)",
-                  warning='ARC-AGI-2 training contains ARC-AGI-1 evaluation tasks: never evaluate ARC-AGI-1 with this model'),
-        model=dict(_ARC_MODEL),
-        training=dict(_ARC_TRAINING),
-        evaluation=dict(_ARC_EVALUATION),
-        compute='4x H100, about 3 days (reference README: same command as ARC-AGI-1)',
-        published=dict(metric='pass@2', TRM=0.078, HRM=0.050)),
-}

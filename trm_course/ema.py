@@ -83,26 +83,30 @@ class EMA:
         "A deep copy of `model` that carries the EMA weights (the reference's `ema_copy`), e.g. to save."
         return self.copy_to(copy.deepcopy(self.model if model is None else model))
 
-    def state_dict(self) -> dict:
-        "Everything needed to resume: rate, number of updates, exclude list and the shadow tensors."
-        return {'rate': self.rate, 'num_updates': self.num_updates, 'exclude': list(self.exclude),
-                'shadow': {n: s.detach().clone() for n, s in self.shadow.items()}}
+# %% ../nbs/13_ema.ipynb #0b5184c4
+def _ema_state_dict(self) -> dict:
+    "Everything needed to resume: rate, number of updates, exclude list and the shadow tensors."
+    return {'rate': self.rate, 'num_updates': self.num_updates, 'exclude': list(self.exclude),
+            'shadow': {n: s.detach().clone() for n, s in self.shadow.items()}}
 
-    def load_state_dict(self, state: dict) -> None:
-        "Restore from `state_dict()`; names and shapes must match this model's."
-        if not isinstance(state, dict) or 'shadow' not in state:
-            raise ValueError("EMA.load_state_dict: expected a dict with a 'shadow' entry (from EMA.state_dict())")
-        shadow = state['shadow']
-        missing, extra = sorted(self.shadow.keys() - shadow.keys()), sorted(shadow.keys() - self.shadow.keys())
-        shapes = sorted(n for n in self.shadow.keys() & shadow.keys() if tuple(shadow[n].shape) != tuple(self.shadow[n].shape))
-        if missing or extra or shapes:
-            raise ValueError(f'EMA.load_state_dict: missing {missing}, unexpected {extra}, wrong shape {shapes}')
-        for n, s in self.shadow.items(): s.copy_(shadow[n])
-        self.rate, self.num_updates = float(state.get('rate', self.rate)), int(state.get('num_updates', 0))
+def _ema_load_state_dict(self, state: dict) -> None:
+    "Restore from `state_dict()`; names and shapes must match this model's."
+    if not isinstance(state, dict) or 'shadow' not in state:
+        raise ValueError("EMA.load_state_dict: expected a dict with a 'shadow' entry (from EMA.state_dict())")
+    shadow = state['shadow']
+    missing, extra = sorted(self.shadow.keys() - shadow.keys()), sorted(shadow.keys() - self.shadow.keys())
+    shapes = sorted(n for n in self.shadow.keys() & shadow.keys() if tuple(shadow[n].shape) != tuple(self.shadow[n].shape))
+    if missing or extra or shapes:
+        raise ValueError(f'EMA.load_state_dict: missing {missing}, unexpected {extra}, wrong shape {shapes}')
+    for n, s in self.shadow.items(): s.copy_(shadow[n])
+    self.rate, self.num_updates = float(state.get('rate', self.rate)), int(state.get('num_updates', 0))
 
-    def __repr__(self):
-        n = sum(s.numel() for s in self.shadow.values())
-        return f'EMA(rate={self.rate}, tensors={len(self.shadow)}, numel={n}, updates={self.num_updates})'
+def _ema_repr(self):
+    n = sum(s.numel() for s in self.shadow.values())
+    return f'EMA(rate={self.rate}, tensors={len(self.shadow)}, numel={n}, updates={self.num_updates})'
+
+# the checkpoint half of the class, attached to it (one cell each keeps the cells short)
+EMA.state_dict, EMA.load_state_dict, EMA.__repr__ = _ema_state_dict, _ema_load_state_dict, _ema_repr
 
 # %% ../nbs/13_ema.ipynb #4b86b0e3
 def toy_data(n: int, gen: torch.Generator):
