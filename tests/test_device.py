@@ -59,10 +59,12 @@ def test_model_act_loss_backward_follow_the_inputs(kw):
 
 def test_trainer_step_eval_ema_checkpoint_follow_the_device(tmp_path):
     from trm_course.checkpoint import load_checkpoint
-    from trm_course.train import Trainer, build_sudoku4_data, get_preset
+    from trm_course.recipes import get_recipe
+    from trm_course.sudoku import build_sudoku4_data
+    from trm_course.train import Trainer
     root = build_sudoku4_data(tmp_path / 'data', n_train=24, n_aug=1, n_test=8, seed=0)
     for extra in (dict(), dict(puzzle_emb_ndim=32, puzzle_emb_len=1, dtype='bfloat16')):
-        cfg = get_preset('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / f'run{len(extra)}'), max_steps=4,
+        cfg = get_recipe('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / f'run{len(extra)}'), max_steps=4,
                          global_batch_size=8, eval_every=None, warmup_steps=2, log_every=2, progress=False, **extra)
         tr, tr2 = Trainer(cfg), Trainer(cfg)          # built on the CPU (as a model is built before `.to(device)`)
         with torch.device('meta'):
@@ -121,9 +123,11 @@ def test_chapter11_cells_follow_the_model_device(chapter_env):
 
 
 def test_float16_is_refused_with_one_clear_error(tmp_path):
-    from trm_course.train import Trainer, build_sudoku4_data, get_preset
+    from trm_course.recipes import get_recipe
+    from trm_course.sudoku import build_sudoku4_data
+    from trm_course.train import Trainer
     root = build_sudoku4_data(tmp_path / 'data', n_train=8, n_aug=0, n_test=4, seed=0)
-    cfg = get_preset('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / 'run'), dtype='float16', progress=False)
+    cfg = get_recipe('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / 'run'), dtype='float16', progress=False)
     with pytest.raises(ValueError, match="dtype='float16' is not supported"):
         Trainer(cfg)
     assert not (tmp_path / 'run').exists()

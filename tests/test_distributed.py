@@ -7,14 +7,16 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from trm_course.train import Trainer, build_sudoku4_data, get_preset
+from trm_course.recipes import get_recipe
+from trm_course.sudoku import build_sudoku4_data
+from trm_course.train import Trainer
 
 STEPS = 6
 
 
 def _cfg(root, out):
     # no halting exploration: its random draws are per process, so 1 and 2 processes would refill different rows
-    return get_preset('sudoku4_cpu', data=str(root), out_dir=str(out), max_steps=STEPS, global_batch_size=16, warmup_steps=2,
+    return get_recipe('sudoku4_cpu', data=str(root), out_dir=str(out), max_steps=STEPS, global_batch_size=16, warmup_steps=2,
                       lr=3e-3, halt_exploration_prob=0.0, progress=False, eval_every=None, puzzle_emb_ndim=64, puzzle_emb_len=1)
 
 

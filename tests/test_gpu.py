@@ -31,13 +31,14 @@ def tiny(**kw):
 
 @pytest.fixture(scope='module')
 def sudoku4(tmp_path_factory):
-    from trm_course.train import build_sudoku4_data
+    from trm_course.sudoku import build_sudoku4_data
     return build_sudoku4_data(tmp_path_factory.mktemp('gpu') / 'sudoku4', n_train=64, n_aug=1, n_test=32, seed=0)
 
 
 def trainer(data, out, **kw):
-    from trm_course.train import Trainer, get_preset
-    cfg = get_preset('sudoku4_cpu', data=str(data), out_dir=str(out), device=str(DEV), dtype='bfloat16', max_steps=20,
+    from trm_course.recipes import get_recipe
+    from trm_course.train import Trainer
+    cfg = get_recipe('sudoku4_cpu', data=str(data), out_dir=str(out), device=str(DEV), dtype='bfloat16', max_steps=20,
                      global_batch_size=16, eval_every=10, warmup_steps=2, log_every=5, progress=False)
     return Trainer(cfg.replace(**kw))
 
@@ -130,9 +131,10 @@ def test_train_step_makes_no_host_sync(sudoku4, tmp_path, dtype):
 def test_arc_evaluation_path(tmp_path):
     from trm_course.arc_eval import ArcEvaluator, PASS_KS, arc_split_batches, arc_tiny_tasks, build_arc_tiny_data, predict_batch, evaluate_arc
     from trm_course.dataset import read_identifiers, read_split
-    from trm_course.train import Trainer, get_preset
+    from trm_course.recipes import get_recipe
+    from trm_course.train import Trainer
     root = build_arc_tiny_data(tmp_path / 'arc-tiny', n_train=2, num_aug=1)
-    cfg = get_preset('arc_tiny_cpu', data=str(root), out_dir=str(tmp_path / 'run'), device=str(DEV), dtype='float32',
+    cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=str(tmp_path / 'run'), device=str(DEV), dtype='float32',
                      max_steps=6, global_batch_size=8, eval_every=None, progress=False)
     tr = Trainer(cfg); tr.fit(callbacks=tr.config_callbacks(at_end=None))
     model = tr.model.model

@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from trm_course.dataset import collate
-from trm_course.train import Trainer, build_sudoku4_data, get_preset
+from trm_course.recipes import get_recipe
+from trm_course.sudoku import build_sudoku4_data
+from trm_course.train import Trainer
 
 READS = ('item', 'tolist', 'cpu', 'numpy', '__bool__', '__int__', '__float__', '__index__')
 
@@ -46,7 +48,7 @@ def data(tmp_path_factory):
 
 
 def _trainer(data, tmp_path, **kw):
-    cfg = get_preset('sudoku4_cpu', data=str(data), out_dir=str(tmp_path / 'run'), max_steps=20, global_batch_size=8,
+    cfg = get_recipe('sudoku4_cpu', data=str(data), out_dir=str(tmp_path / 'run'), max_steps=20, global_batch_size=8,
                      eval_every=None, eval_batch_size=8, warmup_steps=2, log_every=5, progress=False, **kw)
     return Trainer(cfg)
 

@@ -4,7 +4,9 @@ import torch
 
 from trm_course.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from trm_course.dataset import DatasetFormatError
-from trm_course.train import Trainer, build_sudoku4_data, get_preset, read_log
+from trm_course.recipes import get_recipe
+from trm_course.sudoku import build_sudoku4_data
+from trm_course.train import Trainer, read_log
 
 
 @pytest.fixture(scope='module')
@@ -12,7 +14,7 @@ def setup(tmp_path_factory):
     torch.set_num_threads(1)
     tmp = tmp_path_factory.mktemp('resume')
     root = build_sudoku4_data(tmp / 'data', n_train=48, n_aug=2, n_test=16, seed=0)
-    cfg = get_preset('sudoku4_cpu', data=str(root), max_steps=24, eval_every=12, global_batch_size=16, warmup_steps=5,
+    cfg = get_recipe('sudoku4_cpu', data=str(root), max_steps=24, eval_every=12, global_batch_size=16, warmup_steps=5,
                      lr=3e-3, log_every=3, progress=False, puzzle_emb_ndim=64, puzzle_emb_len=1)  # exercise the sparse optimizer too
     return tmp, cfg
 
@@ -46,7 +48,7 @@ def test_bad_checkpoints_fail_clearly_and_overwrite_nothing(setup):
     good = path.read_bytes()
     with pytest.raises(CheckpointError, match='different configuration') as e:
         load_checkpoint(Trainer(c.replace(T=3, global_batch_size=8)), path)
-    assert 'T: checkpoint 2, now 3' in str(e.value) and 'global_batch_size' in str(e.value)
+    assert 'model.T: checkpoint 2, now 3' in str(e.value) and 'global_batch_size' in str(e.value)
     (tmp / 'cut.pt').write_bytes(good[: len(good) // 2])
     with pytest.raises(CheckpointError, match='corrupt or truncated'):
         load_checkpoint(t, tmp / 'cut.pt')

@@ -12,11 +12,13 @@ import torch
 import torch.distributed as dist
 
 from .core import atomic_write
+from .recipes import TrainConfig
 
 FORMAT = 'trm-course/checkpoint'
 VERSION = 1
-MUST_MATCH = ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup', 'pos_encodings', 'mlp_t',
-              'puzzle_emb_ndim', 'puzzle_emb_len', 'loss', 'global_batch_size', 'ema', 'seed')
+MUST_MATCH = tuple(f'model.{k}' for k in ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup',
+                                           'pos_encodings', 'mlp_t', 'puzzle_emb_ndim', 'puzzle_emb_len')) + \
+             ('model_class', 'loss', 'global_batch_size', 'ema', 'seed')   # flat keys of TrainConfig.to_dict(flat=True)
 
 class CheckpointError(ValueError):
     "A checkpoint cannot be used: missing, corrupt, truncated, or written by a different configuration."
@@ -76,15 +78,22 @@ def trainer_state(trainer) -> dict:
             'optimizers': [o.state_dict() for o in trainer.optimizers],
             'world_size': trainer.world_size, 'ranks': ranks}
 
+def _saved_config(state: dict, trainer, path) -> dict:
+    "The checkpoint's configuration as flat keys (model.T, ...), also from the older flat layout; None if unreadable."
+    try: return TrainConfig.from_dict(state['config'], model_cls=type(trainer.cfg.model)).to_dict(flat=True)
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f'checkpoint {path} was written by a different configuration: {e}') from None
+
 def _check_compatible(trainer, state: dict, path) -> None:
-    cfg = trainer.cfg.to_dict()
-    diff = [f'{k}: checkpoint {state["config"].get(k)!r}, now {cfg[k]!r}' for k in MUST_MATCH if state['config'].get(k) != cfg[k]]
+    cfg, old = trainer.cfg.to_dict(flat=True), _saved_config(state, trainer, path)
+    diff = [f'{k}: checkpoint {old.get(k)!r}, now {cfg[k]!r}' for k in MUST_MATCH if old.get(k) != cfg[k]]
     if state['data'] != trainer.data_sig:
         diff.append(f'dataset: checkpoint {state["data"]}, now {trainer.data_sig}')
     if len(state['optimizers']) != len(trainer.optimizers):
         diff.append(f'optimizers: checkpoint has {len(state["optimizers"])}, now {len(trainer.optimizers)}')
     if diff: raise CheckpointError(f'checkpoint {path} was written by a different configuration:\n  ' + '\n  '.join(diff))
 
+# %% ../nbs/16_checkpoint.ipynb #16a00001
 def load_trainer_state(trainer, state: dict, path='<state>') -> None:
     "Put `state` (from `trainer_state`) into `trainer`; checks compatibility first and changes nothing if it fails."
     _check_compatible(trainer, state, path)

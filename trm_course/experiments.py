@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from .core import *
-from .train import Trainer, TrainConfig, Callback, Evaluate, Budget, get_preset, save_figure
+from .train import Trainer, TrainConfig, Callback, Evaluate, Budget, save_figure
+from .recipes import get_recipe
 from .sudoku import build_sudoku4_data, build_sudoku_dataset, sudoku_data
 
 # %% auto #0

@@ -120,6 +120,7 @@ def _search(cand, queue, g, stats, limit, sols, rng) -> None:
         cand[best] = m ^ b                              # eliminate the guessed digit and go on
         queue = [best] if pop[m ^ b] == 1 else []
 
+# %% ../nbs/03_sudoku.ipynb #0b9c573d
 def _candidates(puzzle, g: Geometry):
     flat = np.asarray(puzzle).reshape(-1)
     if flat.size != g.n ** 2 or flat.min() < 0 or flat.max() > g.n:
@@ -189,6 +190,7 @@ def _sudoku_chunk(args):
     rng = np.random.default_rng(seq)
     return [generate_sudoku(n, rng, difficulty, **kw) for _ in range(k)]
 
+# %% ../nbs/03_sudoku.ipynb #879abadb
 def generate_sudokus(count: int, n: int = 9, difficulty: str = 'minimal', seed: int = 0, progress: bool = False,
                      workers: int = 1, chunk: int = 8, **kw) -> dict:
     """`count` puzzles: {'question': (count, n, n) int8, 'answer': ..., 'rating': (count,) int}.
@@ -274,6 +276,7 @@ def _int64s(texts, err) -> np.ndarray:
         if not -2 ** 63 <= v < 2 ** 63: err(i, f'rating {t!r} does not fit a 64-bit integer')
     raise AssertionError('unreachable')
 
+# %% ../nbs/03_sudoku.ipynb #317d27bd
 def read_sudoku_csv(path, n: int = 9, check_unique_rows=None) -> dict:
     "Read and check a Sudoku CSV (source, question, answer, rating) -> {'source', 'question', 'answer', 'rating', 'line'}."
     path = Path(path)
@@ -318,6 +321,7 @@ def _verified(path: Path) -> Path:
     "Check `path` against the SHA-256 recorded beside it at download (core.check_recorded_sha256)."
     return check_recorded_sha256(path, SudokuDataError)
 
+# %% ../nbs/03_sudoku.ipynb #0c9b5f9d
 def sudoku_extreme_file(split: str) -> Path:
     "Path of Sudoku-Extreme `split` ('train' or 'test') in the cache, downloaded once and checked."
     if split not in ('train', 'test'): raise ValueError(f"split {split!r}: use 'train' or 'test'")
@@ -417,7 +421,6 @@ def plot_solved(preds: dict, n: int = 8, cols: int = 4, title: str | None = None
     "Held-out 4x4 puzzles and the model's answers after the last supervision step (givens black, filled blue, wrong red)."
     import matplotlib.pyplot as plt
     from trm_course.grids import plot_sudoku
-    from trm_course.dataset import IGNORE_LABEL_ID
     inp, lab, out = (preds[k].numpy() for k in ('inputs', 'labels', 'preds'))
     side = int(round(inp.shape[1] ** 0.5))
     dig = lambda t: np.where(t >= 2, t - 1, 0).reshape(-1, side, side)   # tokens: 1 blank, d+1 digit d
@@ -426,7 +429,7 @@ def plot_solved(preds: dict, n: int = 8, cols: int = 4, title: str | None = None
     for k, ax in enumerate(axes.flat):
         if k >= n: ax.axis('off'); continue
         plot_sudoku(dig(inp[k:k + 1])[0], solution=dig(out[k:k + 1])[0], truth=dig(lab[k:k + 1])[0], ax=ax)
-        keep = lab[k] != IGNORE_LABEL_ID
+        keep = lab[k] != IGNORE_LABEL
         ok = bool((out[k][keep] == lab[k][keep]).all())
         ax.set_title('solved' if ok else 'wrong', fontsize=9, color='green' if ok else 'red')
     if title: fig.suptitle(title)
@@ -441,7 +444,7 @@ def sudoku_data(size: int = 4, n_train: int = 1000, n_aug: int = 7, n_test: int 
     from trm_course.dataset import read_split
     if size not in (4, 6, 9): raise ValueError(f'sudoku_data: size={size} must be 4, 6 or 9')
     name = f'sudoku{size}-{difficulty}-{n_train}x{1 + n_aug}-test{n_test}-seed{seed}'
-    root = Path(root) if root else cache_dir('datasets') / name
+    root = Path(root) if root else cache_root() / 'datasets' / name
     if (root / 'test' / 'dataset.json').exists(): return root
     if size == 4: build_sudoku4_data(root, n_train=n_train, n_aug=n_aug, n_test=n_test, seed=seed, difficulty=difficulty)
     else:

@@ -16,20 +16,20 @@ import torch.distributed as dist
 from .core import *
 from .network import TRMConfig
 from .recursion import TRM
-from .halting import TRMWithLoss
-from .supervision import IGNORE_LABEL, reduce_metrics
+from .halting import TRMWithLoss, rollout
+from .supervision import reduce_metrics
 from .ema import EMA
 from .optim import make_optimizers, set_lr
 from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, read_split, FIELDS
 from .sudoku import build_sudoku4_data, plot_solved
+from .recipes import TrainConfig, get_recipe, describe_recipes
 
 # %% auto #0
-__all__ = ['MODEL_FIELDS', 'PRESETS', 'PUBLISHED_PRESETS', 'patch_to', 'TrainConfig', 'valid_keys', 'parse_overrides',
-           'get_preset', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset',
-           'data_signature', 'EpochBatches', 'SplitBatches', 'collate_batch', 'make_loader', 'dist_info',
-           'init_distributed', 'StepMetrics', 'load_data', 'build_model', 'Trainer', 'read_log', 'Callback', 'JsonlLog',
-           'Evaluate', 'Checkpoint', 'ProgressBar', 'Budget', 'plot_log', 'LivePlot', 'SaveCurve', 'free_cores',
-           'cpu_threads', 'quickstart']
+__all__ = ['patch_to', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
+           'EpochBatches', 'SplitBatches', 'collate_batch', 'make_loader', 'dist_info', 'init_distributed',
+           'StepMetrics', 'load_data', 'build_model', 'Trainer', 'read_log', 'Callback', 'JsonlLog', 'Evaluate',
+           'Checkpoint', 'ProgressBar', 'Budget', 'plot_log', 'LivePlot', 'SaveCurve', 'free_cores', 'cpu_threads',
+           'quickstart']
 
 # %% ../nbs/15_trainer.ipynb #a1c0e002
 def patch_to(cls):
@@ -38,153 +38,6 @@ def patch_to(cls):
         setattr(cls, fn.__name__, fn)
         return fn
     return add
-
-# %% ../nbs/15_trainer.ipynb #27d777a1
-MODEL_FIELDS = ('hidden_size', 'num_heads', 'expansion', 'layers', 'T', 'n', 'N_sup', 'halt_exploration_prob',
-                'pos_encodings', 'mlp_t', 'puzzle_emb_ndim', 'puzzle_emb_len')
-
-@dataclass
-class TrainConfig:
-    "Everything one training run needs. Defaults = the reference's cfg_pretrain.yaml + arch/trm.yaml (an ARC run)."
-    data: str = ''                          # dataset folder (chapter 06 format), or a name under $TRM_CACHE/datasets
-    preset: str = ''                        # the preset it came from (informational)
-    # the model (vocab_size, seq_len, num_puzzle_identifiers come from the dataset)
-    hidden_size: int = 512
-    num_heads: int = 8
-    expansion: float = 4.0
-    layers: int = 2
-    T: int = 3                              # H_cycles
-    n: int = 6                              # L_cycles
-    N_sup: int = 16                         # halt_max_steps
-    halt_exploration_prob: float = 0.1
-    pos_encodings: str = 'rope'
-    mlp_t: bool = False
-    puzzle_emb_ndim: int | None = None      # None -> hidden_size
-    puzzle_emb_len: int = 16
-    loss: str = 'stablemax'                 # 'stablemax' | 'softmax'
-    halt_loss_weight: float = 0.5
-    # optimisation
-    global_batch_size: int = 768
-    lr: float = 1e-4
-    weight_decay: float = 0.1
-    puzzle_emb_lr: float = 1e-2
-    puzzle_emb_weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    warmup_steps: int = 2000
-    lr_min_ratio: float = 1.0               # 1.0: constant after warm-up (the reference)
-    epochs: int = 100000
-    max_steps: int | None = None            # None: epochs * examples per epoch / global batch (the reference)
-    eval_interval: int | None = 10000       # evaluate every this many epochs (the reference's unit)
-    eval_every: int | None = None           # ... or every this many steps
-    eval_batch_size: int | None = None      # None: global_batch_size
-    eval_max_examples: int | None = None    # None: the whole test split
-    ema: bool = True
-    ema_rate: float = 0.999
-    # machine
-    seed: int = 0
-    device: str = 'auto'                    # 'auto' (CUDA -> MPS -> CPU) | 'cpu' | 'cuda' | 'mps' ...
-    dtype: str = 'auto'                     # 'auto' | 'bfloat16' | 'float32' (the forward dtype)
-    compile: bool = False
-    # output
-    out_dir: str = 'runs/trm'
-    log_every: int = 10
-    checkpoint_every: int | None = None     # steps; None: only after every evaluation
-    keep_checkpoints: int = 3
-    progress: bool = True
-
-# %% ../nbs/15_trainer.ipynb #c0f1a001
-@patch_to(TrainConfig)
-def to_dict(self) -> dict: return dataclasses.asdict(self)
-
-@patch_to(TrainConfig)
-def __str__(self) -> str:
-    w = max(len(f.name) for f in dataclasses.fields(self))
-    return '\n'.join([f'TrainConfig({self.preset or "custom"})'] +
-                     [f'  {f.name:<{w}} = {getattr(self, f.name)!r}' for f in dataclasses.fields(self)])
-
-@patch_to(TrainConfig)
-def replace(self, **changes) -> 'TrainConfig':
-    "A copy with some fields changed (unknown names -> one error listing the valid ones)."
-    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-    if unknown: raise ValueError(f'unknown TrainConfig key(s) {unknown}; valid keys: {", ".join(valid_keys())}')
-    return dataclasses.replace(self, **changes)
-
-@patch_to(TrainConfig)
-def overrides(self, items) -> 'TrainConfig':
-    "Apply command-line style `key=value` strings (types follow the field; 'none' -> None where allowed)."
-    return self.replace(**parse_overrides(items))
-
-def valid_keys() -> list[str]: return [f.name for f in dataclasses.fields(TrainConfig)]
-
-# %% ../nbs/15_trainer.ipynb #c0f1a002
-def _parse_value(name: str, text: str):
-    f = {f.name: f for f in dataclasses.fields(TrainConfig)}[name]
-    kind = str(f.type).replace(' ', '')
-    optional, base = '|None' in kind, kind.split('|')[0]
-    t = text.strip()
-    if optional and t.lower() in ('none', 'null', ''): return None
-    try:
-        if base == 'bool':
-            if t.lower() in ('1', 'true', 'yes', 'on'): return True
-            if t.lower() in ('0', 'false', 'no', 'off'): return False
-            raise ValueError
-        if base == 'int': return int(float(t)) if float(t).is_integer() else int(t)
-        if base == 'float':
-            v = float(t)
-            if not math.isfinite(v): raise ValueError   # nan, inf: no setting means that
-            return v
-    except ValueError:
-        what = {'int': 'an integer', 'float': 'a finite number', 'bool': 'true or false'}[base]
-        raise ValueError(f'{name}={text!r}: expected {what}{" or none" if optional else ""}') from None
-    return t
-
-def parse_overrides(items) -> dict:
-    "['lr=3e-4', 'ema=false'] -> {'lr': 0.0003, 'ema': False}; unknown keys -> one error listing the valid keys."
-    out, keys = {}, valid_keys()
-    for item in items or []:
-        if '=' not in item: raise ValueError(f'override {item!r} is not of the form key=value')
-        k, v = item.split('=', 1); k = k.strip()
-        if k not in keys: raise ValueError(f'unknown TrainConfig key {k!r}; valid keys: {", ".join(keys)}')
-        out[k] = _parse_value(k, v)
-    return out
-
-# %% ../nbs/15_trainer.ipynb #eae15d33
-_SUDOKU = dict(global_batch_size=768, lr=1e-4, puzzle_emb_lr=1e-4, weight_decay=1.0, puzzle_emb_weight_decay=1.0,
-               warmup_steps=2000, epochs=50000, eval_interval=5000, ema=True, ema_rate=0.999, T=3, n=6, compile=True)
-_ARC = dict(global_batch_size=768, lr=1e-4, puzzle_emb_lr=1e-2, weight_decay=0.1, puzzle_emb_weight_decay=0.1,
-            warmup_steps=2000, epochs=100000, eval_interval=10000, ema=True, ema_rate=0.999, T=3, n=4, compile=True)
-PRESETS = {
-    # the published runs (README run commands of the reference; n=4 for ARC/Maze although arch/trm.yaml says 6)
-    'sudoku_mlp_t': dict(_SUDOKU, data='sudoku-extreme-1k-aug-1000', mlp_t=True, pos_encodings='none'),
-    'sudoku_attn':  dict(_SUDOKU, data='sudoku-extreme-1k-aug-1000'),
-    'maze':         dict(_SUDOKU, data='maze-30x30-hard-1k', n=4),
-    'arc1':         dict(_ARC, data='arc1concept-aug-1000'),
-    'arc2':         dict(_ARC, data='arc2concept-aug-1000'),
-    # small runs for a laptop CPU
-    'sudoku4_cpu':  dict(data='sudoku4', mlp_t=True, pos_encodings='none', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4,
-                         puzzle_emb_ndim=0, puzzle_emb_len=0, global_batch_size=64, lr=1e-3, weight_decay=0.1,
-                         puzzle_emb_lr=1e-2, puzzle_emb_weight_decay=0.1, warmup_steps=100, epochs=64, eval_interval=None,
-                         eval_every=250, ema=True, ema_rate=0.99, device='cpu', dtype='float32', out_dir='runs/sudoku4'),
-    'sudoku6_cpu':  dict(data='sudoku6', mlp_t=True, pos_encodings='none', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4,
-                         puzzle_emb_ndim=0, puzzle_emb_len=0, global_batch_size=32, lr=2e-3, weight_decay=0.1, warmup_steps=50,
-                         epochs=200, eval_interval=None, eval_every=1000, eval_batch_size=256, ema=True, ema_rate=0.99,
-                         device='cpu', dtype='float32', out_dir='runs/sudoku6'),   # tuned in chapter 17
-    'maze_small_cpu': dict(data='maze-small', mlp_t=True, pos_encodings='none', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4,
-                           puzzle_emb_ndim=0, puzzle_emb_len=0, global_batch_size=32, lr=2e-3, weight_decay=1.0, warmup_steps=100,
-                           epochs=200, eval_interval=None, eval_every=500, ema=True, ema_rate=0.99, device='cpu', dtype='float32',
-                           out_dir='runs/maze_small'),   # tuned in ch. 18 (5x5 mazes, unique shortest path)
-    'arc_tiny_cpu': dict(data='arc-tiny', hidden_size=64, num_heads=4, T=2, n=2, N_sup=4, puzzle_emb_len=1,
-                         global_batch_size=32, lr=1e-3, puzzle_emb_lr=1e-2, weight_decay=0.1, puzzle_emb_weight_decay=0.1,
-                         warmup_steps=100, epochs=1400, eval_interval=None, eval_every=500, ema=True, ema_rate=0.99,
-                         device='cpu', dtype='float32', out_dir='runs/arc_tiny'),  # tuned (ch. 20): build_arc_tiny_data, ~2000 steps
-}
-PUBLISHED_PRESETS = ('sudoku_mlp_t', 'sudoku_attn', 'maze', 'arc1', 'arc2')
-
-def get_preset(name: str, **overrides) -> TrainConfig:
-    "The TrainConfig of a preset (unknown name -> one error listing the presets), with optional overrides."
-    if name not in PRESETS: raise ValueError(f'unknown preset {name!r}; presets: {", ".join(PRESETS)}')
-    return TrainConfig(preset=name, **PRESETS[name]).replace(**overrides)
 
 # %% ../nbs/15_trainer.ipynb #831f2fec
 def resolve_device(name: str = 'auto', local_rank: int = 0) -> torch.device:
@@ -215,7 +68,7 @@ def resolve_data(data: str) -> Path:
     if not data: raise ValueError('TrainConfig.data is empty: give the folder of a built dataset (e.g. data=path/to/sudoku4)')
     p = Path(data).expanduser()
     if p.exists() or p.is_absolute() or len(p.parts) > 1: return p
-    return cache_dir('datasets') / data
+    return cache_root() / 'datasets' / data
 
 def check_dataset(root, splits=('train',)) -> None:
     "One DatasetFormatError listing every missing file of `splits` (before anything is loaded or written)."
@@ -310,14 +163,14 @@ def load_data(cfg) -> dict:
     return out
 
 def build_model(cfg, meta: dict, precision: str, batch_size: int, build=None):
-    "(model config, trained module): `TRMWithLoss(TRM(...))` sized from the dataset's metadata, or `build(model_cfg, cfg)`."
-    model_cfg = TRMConfig(vocab_size=meta['vocab_size'], seq_len=meta['seq_len'],
-                          num_puzzle_identifiers=meta['num_puzzle_identifiers'], forward_dtype=precision,
-                          batch_size=batch_size, **{k: getattr(cfg, k) for k in MODEL_FIELDS})
+    """(model config, trained module): `cfg.model` with its open fields filled from the dataset's metadata and the run
+    (`complete` keeps a TRMConfig subclass's type); then `TRMWithLoss(TRM(...))`, or `build(model_cfg, cfg)`."""
+    model_cfg = cfg.model.complete(vocab_size=meta['vocab_size'], seq_len=meta['seq_len'], batch_size=batch_size,
+                                   num_puzzle_identifiers=meta['num_puzzle_identifiers'], forward_dtype=precision)
     seed_everything(cfg.seed)          # the same initial weights on every rank
     if build is not None: return model_cfg, build(model_cfg, cfg)
-    return model_cfg, TRMWithLoss(TRM(model_cfg), loss=cfg.loss, N_sup=cfg.N_sup, exploration_prob=cfg.halt_exploration_prob,
-                                  halt_loss_weight=cfg.halt_loss_weight)
+    return model_cfg, TRMWithLoss(TRM(model_cfg), loss=cfg.loss, N_sup=model_cfg.N_sup,
+                                  exploration_prob=model_cfg.halt_exploration_prob, halt_loss_weight=cfg.halt_loss_weight)
 
 # %% ../nbs/15_trainer.ipynb #f7a10001
 class Trainer:
@@ -416,6 +269,21 @@ def eval_batches(self, split: str = 'test'):
     with torch.device('cpu'): return iter(self._eval_loaders[split, gb])
 
 @patch_to(Trainer)
+def eval_batch(self, batch: dict) -> tuple[dict, dict]:
+    """(loss-head metric sums, last step's outputs) of one device batch after all N_sup steps, on the device. The
+    course's one evaluation rollout (`halting.rollout`, chapter 11) for `TRMWithLoss`; a `build` variant steps through
+    its own forward (it may step differently, e.g. with an extra pass)."""
+    N_sup = self.model_cfg.N_sup
+    if isinstance(self.model, TRMWithLoss):
+        r = rollout(self.model, batch, N_sup, record=('outputs', 'metrics'))
+        return r['metrics'], r['outputs']
+    carry = self.model.initial_carry(batch)
+    for _ in range(N_sup):                # evaluation halts every row exactly at N_sup: no need to ask
+        carry, loss, metrics, outputs, _ = self.model(carry, batch, training=False)
+    return metrics, outputs
+
+# %% ../nbs/15_trainer.ipynb #e7a10003
+@patch_to(Trainer)
 @torch.no_grad()
 def evaluate(self, split: str = 'test', use_ema: bool = True, max_examples: int | None = None,
              return_predictions: bool = False) -> dict:
@@ -432,9 +300,7 @@ def evaluate(self, split: str = 'test', use_ema: bool = True, max_examples: int 
                 if max_examples is not None and seen >= max_examples: break
                 seen += size
                 batch = _to(self.check_batch(batch), self.device)
-                carry = model.initial_carry(batch)
-                for _ in range(cfg.N_sup):          # evaluation halts every row exactly at N_sup: no need to ask
-                    carry, loss, metrics, outputs, _ = model(carry, batch, training=False)
+                metrics, outputs = self.eval_batch(batch)
                 if keys is None: keys = sorted(metrics)
                 vals = torch.stack([metrics[k].detach().to(torch.float64) for k in keys])
                 sums = vals if sums is None else sums + vals          # summed on the device, read once below
@@ -775,7 +641,7 @@ def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: in
     if not (data / 'train' / 'dataset.json').exists():
         build_sudoku4_data(data, n_train=n_train, n_aug=n_aug, n_test=n_test, seed=seed)
     t_data = time.time() - t_start
-    cfg = get_preset('sudoku4_cpu', data=str(data), out_dir=str(work / 'run'), seed=seed, max_steps=steps,
+    cfg = get_recipe('sudoku4_cpu', data=str(data), out_dir=str(work / 'run'), seed=seed, max_steps=steps,
                      eval_every=None, progress=progress, log_every=10, device=device, compile=compile)
     tr = Trainer(cfg)
     cap = None if minutes is None else [Budget(wall_seconds=max(0.0, 0.85 * 60 * minutes - (time.time() - t_start)))]
