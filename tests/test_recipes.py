@@ -159,7 +159,7 @@ def test_no_copies_left_in_network_and_optim():
 
 
 def test_published_configs_kept_for_older_chapters_agree_with_the_recipes():
-    "network.PUBLISHED_CONFIGS stays only while other chapters import it (09a, benchmarks/bench_step.py); it must not drift."
+    "network.PUBLISHED_CONFIGS stays only while other chapters import it (chapter 09a); it must not drift."
     if hasattr(network, 'PUBLISHED_CONFIGS'):
         for old, new in (('sudoku_mlp_t', 'sudoku_mlp_t'), ('sudoku_attn', 'sudoku_attn'), ('maze', 'maze'), ('arc', 'arc1')):
             assert network.PUBLISHED_CONFIGS[old] == published_model(new, num_puzzle_identifiers=1), old

@@ -256,7 +256,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 # %% ../nbs/08_network.ipynb #3f44698f
-# The older copy of the published models, kept only while chapter 09a and benchmarks/bench_step.py still import it
+# The older copy of the published models, kept only while chapter 09a still imports it
 # (use `trm_course.recipes.published_model` instead); the cell below checks that it equals the recipes.
 PUBLISHED_CONFIGS = {
     'sudoku_mlp_t': TRMConfig(vocab_size=11, seq_len=81, T=3, n=6, mlp_t=True, pos_encodings='none'),
