@@ -161,6 +161,7 @@ def _mark_wrong(ax, wrong: np.ndarray, shift: float = 0.0):
     r, c = np.nonzero(wrong)
     if len(r): ax.scatter(c + shift, r + shift, marker='s', s=40, facecolors='none', edgecolors='red', linewidths=1.2)
 
+# %% ../nbs/21_watch.ipynb #23f87f23
 def plot_state(tr: Trace, step: int, cycle: int | None = None, index: int = 0, kind: str = 'sudoku', ax=None,
                probe: bool = False, title: str | None = None):
     "Draw example `index` after `step` (0 = the input) and `cycle`; wrong cells marked red (Sudoku: red digits)."
@@ -367,6 +368,7 @@ def train_trm(cfg, sample, steps: int, lr: float = 1e-3, batch_size: int = 64, p
         losses[it - 1] = loss.detach() / batch_size
     return model.eval(), losses.cpu()
 
+# %% ../nbs/21_watch.ipynb #fccbd4d4
 def fit_or_load(name: str, cfg, sample, steps: int, data_key: str = '', device=None, verbose: bool = True, **train_args):
     """`train_trm(cfg, sample, steps, **train_args)`, cached in cache_dir('models') under a name that hashes the
     configuration, the data key and the training arguments: a second call loads the weights instead of training."""
@@ -389,7 +391,6 @@ def fit_or_load(name: str, cfg, sample, steps: int, data_key: str = '', device=N
               f'{k} steps: {losses[:k].mean():.3f} -> {losses[-k:].mean():.3f}; cached as {path.name}')
     with atomic_write(path) as f: torch.save(model.state_dict(), f)
     return model
-
 
 # %% ../nbs/21_watch.ipynb #e6c9f3a2
 def watch_sudoku_task(device=None, forward_dtype: str = 'float32') -> dict:
