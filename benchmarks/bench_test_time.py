@@ -11,8 +11,10 @@ seed)`, evaluates the first `--n` held-out puzzles plainly (K=1, sigma=0, checke
  2. the K curve: at the sigma whose q_halt selection was best at `--K` (mean over noise seeds), `--kmax`
     trajectories (K = 1, 2, 4, ..., kmax), a fresh run per noise seed.
 Every run's compute is K x N_sup supervision steps per puzzle; its CPU seconds are recorded.
-Without --out it only prints. With --out DIR it writes DIR/test_time.txt and DIR/test_time.json, and the figure to
---figure (default: images/test_time.png when DIR is benchmarks/results, else DIR/test_time.png).
+Without --out it only prints. With --out DIR it writes DIR/NAME.txt and DIR/NAME.json (--name, default test_time), and
+the figure to --figure (default: images/NAME.png when DIR is benchmarks/results, else DIR/NAME.png).
+A second training seed, smaller grid (recorded as test_time_seed1):
+    OMP_NUM_THREADS=1 python benchmarks/bench_test_time.py --train-seeds 1 --sigmas 0.2 0.8 --seeds 0 --kmax 1 --out benchmarks/results --name test_time_seed1
 """
 import argparse, json, os, platform, sys, time
 from pathlib import Path
@@ -86,13 +88,13 @@ def report(args, results, command, t0, load0):
     return '\n'.join(lines) + '\n'
 
 
-def figure(results, K):
+def figure(args, results, K):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(len(results), 2, figsize=(11, 3.8 * len(results)), squeeze=False)
     for ax, r in zip(axes, results):
         s_rows = [x for x in sweep_table(r['sigma_records']) if x['K'] == K]
         plot_sweep(sweep_table(r['k_records']), s_rows, r['plain'], axes=ax,
-                   title=f"4x4 Sudoku, training seed {r['train_seed']}: plain {r['plain']:.1%}")
+                   title=f"{args.size}x{args.size} Sudoku, training seed {r['train_seed']}: plain {r['plain']:.1%}")
     fig.tight_layout()
     return fig
 
@@ -112,6 +114,7 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--out', help='folder for test_time.txt/.json (benchmarks/results for the recorded run)')
     p.add_argument('--figure', help='where the figure goes (default: see the module docstring)')
+    p.add_argument('--name', default='test_time', help='file name stem of the outputs (default test_time)')
     args = p.parse_args(argv)
     if args.K < 1 or args.kmax < 1 or args.n < 1: p.error('--K, --kmax and --n must be >= 1')
     torch.set_num_threads(args.threads)
@@ -122,14 +125,14 @@ def main(argv=None):
     print(text)
     if args.out:
         out = Path(args.out)
-        with atomic_write(out / 'test_time.txt', 'w') as f: f.write(text)
-        with atomic_write(out / 'test_time.json', 'w') as f:
+        with atomic_write(out / f'{args.name}.txt', 'w') as f: f.write(text)
+        with atomic_write(out / f'{args.name}.json', 'w') as f:
             json.dump({'meta': {'command': command, 'machine': machine(), 'torch': torch.__version__, 'args': vars(args),
                                 'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, 'results': results}, f, indent=1)
         fig_path = Path(args.figure) if args.figure else (
-            ROOT / 'images' / 'test_time.png' if out.resolve() == (ROOT / 'benchmarks' / 'results').resolve() else out / 'test_time.png')
-        save_figure(figure(results, args.K), fig_path)
-        print('wrote', out / 'test_time.txt', out / 'test_time.json', fig_path)
+            ROOT / 'images' / f'{args.name}.png' if out.resolve() == (ROOT / 'benchmarks' / 'results').resolve() else out / f'{args.name}.png')
+        save_figure(figure(args, results, args.K), fig_path)
+        print('wrote', out / f'{args.name}.txt', out / f'{args.name}.json', fig_path)
 
 
 if __name__ == '__main__':
