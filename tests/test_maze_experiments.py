@@ -2,7 +2,8 @@
 import numpy as np
 
 from trm_course.maze import WALL, OPEN, START, GOAL, PATH, bfs_distances, generate_mazes, shortest_path
-from trm_course.maze_experiments import count_shortest_paths, generate_unique_mazes, path_validity
+from trm_course.maze import count_shortest_paths, generate_unique_mazes
+from trm_course.maze_experiments import path_validity
 
 
 def brute_count(q):

@@ -80,6 +80,7 @@ def bfs_distances(open_, start: int) -> np.ndarray:
         f = (n & open_).reshape(-1) & ~seen; seen |= f; d[f] = t
     return d.reshape(H, W)
 
+# %% ../nbs/04_maze.ipynb #7856d191
 def shortest_path(open_, start: int, goal: int) -> list[int]:
     "One shortest path (flat cell ids, start..goal). Ties: walking back from the goal, prefer up, down, left, right."
     open_ = np.asarray(open_, bool); H, W = open_.shape
@@ -106,6 +107,7 @@ def _answer(open_, start, goal):
     a[path[1:-1]] = PATH
     return q, a, len(path) - 1
 
+# %% ../nbs/04_maze.ipynb #f9105079
 def generate_mazes(count: int, size: int = 30, min_len: int | None = None, seed: int = 0, goal: str = 'far',
                    wall_frac=(0.3, 0.5), batch: int = 20_000, progress: bool = False, max_grids: int | None = None) -> dict:
     """`count` mazes with shortest path > `min_len` moves (default MAZE_MIN_PATH[size]).
@@ -206,6 +208,7 @@ def _verified(path: Path) -> Path:
     "Check `path` against the SHA-256 recorded beside it at download (core.check_recorded_sha256)."
     return check_recorded_sha256(path, MazeDataError)
 
+# %% ../nbs/04_maze.ipynb #8dba3aeb
 def maze_hard_file(split: str) -> Path:
     "Path of Maze-Hard `split` ('train' or 'test') in the cache, downloaded once and checked."
     if split not in ('train', 'test'): raise ValueError(f"split {split!r}: use 'train' or 'test'")
@@ -357,7 +360,7 @@ def maze_small_data(root=None, **changes) -> Path:
     spec = {**MAZE_SMALL, **changes}
     unknown = sorted(set(spec) - set(MAZE_SMALL))
     if unknown: raise ValueError(f'unknown maze_small_data key(s) {unknown}; valid: {", ".join(MAZE_SMALL)}')
-    root = Path(root) if root is not None else cache_dir('datasets') / 'maze-small'
+    root = Path(root) if root is not None else cache_root() / 'datasets' / 'maze-small'
     try: info = read_info(root) if (root / 'test' / 'dataset.json').exists() else {}
     except Exception: info = {}
     if all(info.get(k) == v for k, v in spec.items()): return root

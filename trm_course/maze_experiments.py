@@ -15,7 +15,6 @@ from .maze import MAZE_VOCAB, WALL, OPEN, START, GOAL, PATH, MazeDataError, bfs_
 from .maze import _as_grids, _ends, _bfs, count_shortest_paths
 from .maze import MAZE_SMALL, generate_unique_mazes, build_maze_small_dataset, maze_small_data
 from .grids import plot_maze
-from .supervision import IGNORE_LABEL
 
 # %% auto #0
 __all__ = ['path_validity', 'maze_metrics', 'maze_trainer', 'maze_curve', 'plot_maze_curves', 'plot_maze_predictions',
