@@ -9,7 +9,8 @@ import torch
 
 from trm_course.core import package_file
 from trm_course.tiny import (TinyConfig, TinyTRM, act_step, from_reference, initial_carry, our_name, replay_reference,
-                             stablemax_loss, IGNORE)
+                             stablemax_loss)
+from trm_course.core import IGNORE_LABEL as IGNORE
 
 FILES = sorted(package_file('reference').glob('*.pt'))
 TOL, GRAD_TOL = 1e-5, 2e-5

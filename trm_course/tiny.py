@@ -12,14 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .core import IGNORE_LABEL   # -100: the label of positions without loss (chapter 00)
+
 # %% auto #0
-__all__ = ['IGNORE', 'TinyConfig', 'rms_norm', 'linear', 'SwiGLU', 'rope_tables', 'rotate', 'Attention', 'Block', 'Net',
-           'TinyTRM', 'latent_recursion', 'deep_recursion', 'stablemax_loss', 'initial_carry', 'act_step', 'our_name',
+__all__ = ['TinyConfig', 'rms_norm', 'linear', 'SwiGLU', 'rope_tables', 'rotate', 'Attention', 'Block', 'Net', 'TinyTRM',
+           'latent_recursion', 'deep_recursion', 'stablemax_loss', 'initial_carry', 'act_step', 'our_name',
            'from_reference', 'replay_reference']
 
 # %% ../nbs/19_trm_on_one_page.ipynb #164bf7df
-IGNORE = -100   # label of positions without loss (the course's core.IGNORE_LABEL; this page imports nothing)
-
 @dataclass
 class TinyConfig:
     vocab_size: int
@@ -154,10 +154,10 @@ def deep_recursion(model: TinyTRM, x, y, z):
 
 # %% ../nbs/19_trm_on_one_page.ipynb #ea7a2476
 def stablemax_loss(logits, labels):
-    "Per-token cross-entropy of stablemax(logits) in float64; 0 where the label is IGNORE."
+    "Per-token cross-entropy of stablemax(logits) in float64; 0 where the label is IGNORE_LABEL."
     x = logits.double()
     s = torch.where(x < 0, 1 / (1 - x + 1e-30), x + 1)
-    mask = labels != IGNORE
+    mask = labels != IGNORE_LABEL
     logp = torch.log(s / s.sum(-1, keepdim=True)).gather(-1, torch.where(mask, labels, 0).long()[..., None])[..., 0]
     return -torch.where(mask, logp, 0)
 
@@ -175,7 +175,7 @@ def act_step(model: TinyTRM, carry: dict, batch: dict, generator=None):
     data = {k: torch.where(fresh.view(-1, *[1] * (v.ndim - 1)), batch[k], v) for k, v in carry['data'].items()}
     y, z, logits, q_halt = deep_recursion(model, model.embed_input(data['inputs'], data['puzzle_identifiers']), y, z)
     labels = data['labels']
-    mask = labels != IGNORE
+    mask = labels != IGNORE_LABEL
     with torch.no_grad():
         steps = torch.where(fresh, 0, carry['steps']) + 1
         right = ((logits.argmax(-1) == labels) & mask).sum(-1) == mask.sum(-1)   # the whole answer is right
