@@ -108,8 +108,7 @@ def main():
         save_ablations(runs, out.with_suffix('.json'), meta)
         recorded = out.resolve().parent == ROOT / 'benchmarks' / 'results'      # the recorded sweep draws images/
         png = ROOT / 'images' / 'ablations.png' if recorded else out.with_suffix('.png')
-        fig = plot_ablations(summary, png,
-                             title=ablation_title(meta, runs))
+        plot_ablations(summary, png, title=ablation_title(meta, runs))
         print(f'wrote {out.with_suffix(".txt")}, {out.with_suffix(".json")}, {png}')
 
 

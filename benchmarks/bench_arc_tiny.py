@@ -4,7 +4,7 @@
     OMP_NUM_THREADS=1 python benchmarks/bench_arc_tiny.py                 # 3000 steps, evaluation every 250 (~10-15 min)
     python benchmarks/bench_arc_tiny.py --steps 6000 --n-train 13 --num-aug 8
 
-Builds the same small-canvas dataset as the notebook's quick mode (trm_course.arc_eval.build_arc_tiny_data),
+Builds the same small-canvas dataset as the notebook's quick mode (trm_course.arc_data.build_arc_tiny_data),
 trains the preset with the course's Trainer and, every --eval-every steps, scores the EMA model with the full
 ARC protocol (every copy, un-augment, vote) on the training tasks' test inputs ('fit' split) and on the held-out
 tasks' test inputs ('test' split). Writes benchmarks/results/arc_tiny.json (atomically), which the notebook plots.
@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 import torch
 
 from trm_course.core import atomic_write, seed_everything
-from trm_course.arc_eval import ArcEvaluator, arc_split_batches, arc_tiny_tasks, build_arc_tiny_data, evaluate_arc
+from trm_course.arc_data import arc_tiny_tasks, build_arc_tiny_data
+from trm_course.arc_eval import ArcEvaluator, arc_split_batches, evaluate_arc
 from trm_course.dataset import read_identifiers, read_split
 from trm_course.recipes import get_recipe
 from trm_course.train import Trainer

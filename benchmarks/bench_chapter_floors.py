@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault('TRM_MODE', 'quick')
 
-import numpy as np
 import torch
 
 from trm_course.core import seed_everything, get_device, current_mode
@@ -72,7 +71,7 @@ def ch18(seed):
 
 
 def _arc_tiny_root():
-    from trm_course.arc_eval import build_arc_tiny_data
+    from trm_course.arc_data import build_arc_tiny_data
     from trm_course.core import cache_dir
     return build_arc_tiny_data(cache_dir('datasets', 'watch-arc-tiny'))
 

@@ -1,5 +1,5 @@
 """ARC data with 1000 augmented copies per task: on the fly (trm_course.dataset.ArcOnTheFly) vs materialised
-(the reference's on-disk format, trm_course.dataset.build_arc_dataset).
+(the reference's on-disk format, trm_course.arc_data.build_arc_dataset).
 
     .venv/bin/python benchmarks/bench_data_arc.py [--recipe arc1] [--num-aug 1000] [--fraction 0.02] [--also-arc2]
         | tee benchmarks/results/data_arc.txt
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from trm_course.arc_data import plan_recipe
-from trm_course.dataset import (ArcOnTheFly, BatchSampler, PuzzleSplit, arc_split_index, collate, reference_offsets,
-                                render_arc_examples, write_dataset, ARC_VOCAB)
+from trm_course.arc_data import (ARC_VOCAB, ArcOnTheFly, plan_recipe, reference_offsets,
+                                 render_arc_examples)
+from trm_course.dataset import BatchSampler, PuzzleSplit, collate, write_dataset
 
 
 def now(): return time.perf_counter(), time.process_time()

@@ -6,7 +6,7 @@ Measures: hard 30x30 mazes (shortest path > 110 moves) per minute for 1,000 maze
 rate; Sudoku puzzles per second per size and difficulty; the rating distribution reached by the 9x9 'hard' mode
 (our rating = guesses of our solver; the real Sudoku-Extreme hard part averages about 22 tdoku guesses).
 """
-import argparse, os, platform, sys, time
+import argparse, os, platform, time
 import numpy as np
 from trm_course.maze import generate_mazes, bfs_lengths, _random_grids
 from trm_course.sudoku import generate_sudokus, count_solutions, is_valid_solution

@@ -15,7 +15,7 @@ or wall-clock time (`--clock wall`). Writes
 Data: trm_course.experiments.sudoku_data (generated minimal puzzles, cached; test puzzles never among training inputs):
 4x4 1,000 puzzles x 8 variants / 500 test; 6x6 1,000 puzzles x 21 variants / 1,000 test.
 """
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, os, platform, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

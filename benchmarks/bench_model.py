@@ -95,7 +95,8 @@ def bench_config(name, args):
     plain = torch.nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False).to(device, cfg.dtype)
     if args.compile: plain = torch.compile(plain)
     cs = model.cos_sin()
-    def t_call(fn, reps=max(2, args.steps)):
+    def t_call(fn, reps=None):
+        reps = max(2, args.steps) if reps is None else reps
         fn().float().sum().backward()   # warm-up
         ts = []
         for _ in range(reps):

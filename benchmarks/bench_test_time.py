@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import torch
 
 from trm_course.core import atomic_write, save_figure
-from trm_course.test_time import (METHODS, exact_match, final_step, format_sweep, held_out_puzzles, noise_sweep,
+from trm_course.test_time import (exact_match, final_step, format_sweep, held_out_puzzles, noise_sweep,
                                   noisy_trajectories, plot_sweep, sweep_table, trained_sudoku)
 
 

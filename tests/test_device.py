@@ -5,7 +5,7 @@ The model and its inputs are built on the CPU *explicitly*; then the work runs w
 with the CPU tensors raises, just as a CPU tensor mixed with a CUDA model raises on a GPU. Chapter cells that crashed
 on a GPU (10: a batch built without the device fed to the model; 11: a carry built from such a batch) are run the same
 way, straight from the notebooks, with `get_device()` answering 'cpu'."""
-import json, os
+import json
 from pathlib import Path
 
 import pytest

@@ -2,7 +2,6 @@
 import os, socket, tempfile
 from pathlib import Path
 
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -55,7 +54,6 @@ def test_two_processes_match_one():
     one = Trainer(_cfg(root, tmp / 'one'))
     one.fit(callbacks=one.config_callbacks(at_end=None))
     sd = one.model.state_dict()
-    moved = 0
     for k, v in r0['state'].items():
         assert torch.allclose(v, sd[k], atol=2e-5, rtol=1e-4), f'{k}: max diff {(v - sd[k]).abs().max():.2e}'
     for k, v in r0['ema'].items():

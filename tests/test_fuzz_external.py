@@ -9,7 +9,7 @@ reason (strict: the mark fails the suite as soon as the fix lands, so it is then
 Profiles (seeded, `derandomize=True`, registered in conftest.py): `ci` (default, 120 examples per test) and `long` (2,000):
     HYPOTHESIS_PROFILE=long pytest tests/test_fuzz_external.py -n 0
 """
-import contextlib, dataclasses, io, json, math, os, tempfile
+import contextlib, io, json, math, os, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 hypothesis = pytest.importorskip('hypothesis')
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 # the seeded profiles 'ci' (default) and 'long' are registered once, in conftest.py
 
@@ -146,42 +146,45 @@ def test_read_checkpoint_refuses_foreign_and_pickles():
     with pytest.raises(CheckpointError, match='not a trm-course training checkpoint'): read_checkpoint(q)
 
 
-# ---------------------------------------------------------------- key=value overrides (train.py)
-from trm_course.train import TrainConfig, parse_overrides, valid_keys
+# ---------------------------------------------------------------- key=value overrides (recipes.py)
+from trm_course.network import TRMConfig
+from trm_course.recipes import TrainConfig, field_type, parse_overrides, valid_keys
 
-_FIELDS = {f.name: str(f.type).replace(' ', '') for f in dataclasses.fields(TrainConfig)}
+_KEYS = valid_keys()
 values = st.one_of(st.sampled_from(['1', '0', '-3', '1e3', '1e400', '2.5', 'nan', 'inf', '-inf', 'true', 'False', 'none', '',
                                     ' 7 ', '١٢', '1_0', '0x10', 'cpu', 'rope']), st.text(max_size=6))
-items = st.one_of(st.builds(lambda k, v: f'{k}={v}', st.sampled_from(sorted(_FIELDS)), values),
+items = st.one_of(st.builds(lambda k, v: f'{k}={v}', st.sampled_from(sorted(_KEYS)), values),
                   st.builds(lambda k, v: f'{k}={v}', st.text(max_size=5), values), st.text(max_size=8))
 
 
-def _well_typed(name, v) -> bool:
-    kind = _FIELDS[name]; optional = '|None' in kind; base = kind.split('|')[0]
+def _well_typed(key, v) -> bool:
+    base, optional = field_type(TRMConfig, key[6:]) if key.startswith('model.') else field_type(TrainConfig, key)
     if v is None: return optional
-    if base == 'bool': return isinstance(v, bool)
-    if base == 'int': return isinstance(v, int) and not isinstance(v, bool)
-    if base == 'float': return isinstance(v, float) and math.isfinite(v)
+    if base is bool: return isinstance(v, bool)
+    if base is int: return isinstance(v, int) and not isinstance(v, bool)
+    if base is float: return isinstance(v, float) and math.isfinite(v)
     return isinstance(v, str)
+
+
+def _names_an_item(msg: str, its) -> bool:
+    keys = [i.split('=', 1)[0].strip() for i in its]
+    return any(k in msg or repr(k) in msg or repr(i) in msg for i, k in zip(its, keys))
 
 
 @given(st.lists(items, max_size=4))
 def test_fuzz_parse_overrides(its):
     try: out = parse_overrides(its)
     except ValueError as e:
-        msg = str(e)
-        assert any(k in msg or repr(k) in msg or repr(i) in msg for i in its for k in [i.split('=', 1)[0].strip()]), msg
+        assert _names_an_item(str(e), its), str(e)
         return
-    assert set(out) <= set(valid_keys())
-    for k, v in out.items():
-        if _FIELDS[k].split('|')[0] == 'float' and isinstance(v, float) and not math.isfinite(v):
-            continue   # known: see test_overrides_refuse_non_finite_numbers
-        assert _well_typed(k, v), (k, v)
-    TrainConfig().overrides(its)          # the same items through the config: no other error either
+    assert set(out) <= set(_KEYS)
+    for k, v in out.items(): assert _well_typed(k, v), (k, v)
+    try: TrainConfig().overrides(its)     # the same items through the config: a config, or one error naming a key
+    except ValueError as e: assert _names_an_item(str(e), its), str(e)
 
 
 def test_overrides_refuse_non_finite_numbers():
-    for item in ('lr=nan', 'lr=inf', 'ema_rate=-inf'):
+    for item in ('lr=nan', 'lr=inf', 'ema_rate=-inf', 'model.expansion=nan'):
         with pytest.raises(ValueError, match=item.split('=')[0]): parse_overrides([item])
 
 

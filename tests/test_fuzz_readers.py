@@ -11,7 +11,7 @@ Profiles (seeded: `derandomize=True`, so every run tries the same examples):
     ci    (default)  120 examples per test; the whole file runs in well under a minute on one CPU core
     long             2,000 examples per test:  HYPOTHESIS_PROFILE=long pytest tests/test_fuzz_readers.py -n 0
 """
-import csv, io, json, os, re, shutil, tempfile
+import csv, io, json, shutil, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import pytest
 import torch
 
 hypothesis = pytest.importorskip('hypothesis')
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 
 # the seeded profiles 'ci' (default) and 'long' are registered once, in conftest.py
 
@@ -27,9 +27,8 @@ from trm_course.sudoku import (SudokuDataError, format_sudoku, generate_sudokus,
                                shuffle_sudoku)
 from trm_course.maze import MazeDataError, generate_mazes, maze_strings, read_maze_csv
 from trm_course.arc import ArcDataError, load_arc_dir, load_kaggle, task_from_json, validate_grid
-from trm_course.arc_data import (ARC_VOCAB, ArcGridError, aug_name, augment_grid, canvas_to_answer, check_grid,
-                                 crop_canvas, to_canvas)
-from trm_course.dataset import (DatasetFormatError, FIELDS, read_identifiers, read_info, read_metadata, read_split,
+from trm_course.arc_data import (ARC_VOCAB, ArcGridError, aug_name, augment_grid, canvas_to_answer, crop_canvas, to_canvas)
+from trm_course.dataset import (DatasetFormatError, read_identifiers, read_info, read_metadata, read_split,
                                 split_from_arrays, write_dataset)
 
 TMP = Path(tempfile.mkdtemp(prefix='trm-fuzz-'))

@@ -1,11 +1,10 @@
 """Untrusted files: every `torch.load` in the library runs with `weights_only=True` (a checkpoint from the internet
 cannot run code), and every download is checked against a checksum before it is used (a SHA-256 given by the
 caller, the SHA-256 recorded at the first download, or the shipped ConceptARC manifest)."""
-import ast, hashlib, json, os
+import ast, hashlib, json
 from pathlib import Path
 
 import pytest
-import torch
 
 import trm_course
 from trm_course.core import DownloadError, check_recorded_sha256, download

@@ -4,10 +4,10 @@ import torch
 
 from trm_course.network import TRMConfig
 from trm_course.recursion import TRM, saved_tensor_bytes
-from trm_course.halting import TRMWithLoss, initial_act_carry
+from trm_course.halting import TRMWithLoss
 from trm_course.supervision import running_max_batch
 from trm_course.hrm import (VariantConfig, VariantTRM, VariantWithLoss, hrm_config, net_calls, variant_builder,
-                            variant_recursion, q_continue_target)
+                            q_continue_target)
 
 torch.set_num_threads(1)
 CFG = TRMConfig(vocab_size=12, seq_len=8, hidden_size=32, num_heads=4, T=2, n=3, N_sup=4, puzzle_emb_ndim=32,

@@ -12,7 +12,7 @@ SIGKILL at seeded random moments. Afterwards:
 Iterations per test: $TRM_KILL_ITERATIONS (default 2, for CI). Locally: TRM_KILL_ITERATIONS=20 pytest ... -n 0.
 POSIX only (SIGKILL).
 """
-import json, os, random, shutil, signal, subprocess, sys, time
+import os, random, signal, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np

@@ -55,3 +55,23 @@ def test_chapter_needs_no_checkout(path):
 def test_readme_is_generated_from_index():
     assert (ROOT / 'README.md').read_text() == nbtool.render_readme(), \
         'README.md is out of date: edit nbs/index.ipynb, then run `python tools/nbtool.py readme`'
+
+
+MAX_EXPORTED_LINES = 55   # a learner reads an exported cell at once; course22p2's longest is 55 lines
+
+
+@pytest.mark.parametrize('path', CHAPTERS, ids=lambda p: p.name)
+def test_exported_cells_are_short(path):
+    "Every exported cell (`#| export`, `#| export <module>`) has at most MAX_EXPORTED_LINES lines."
+    nb = json.loads(path.read_text())
+    long = [(c.get('id'), len(''.join(c['source']).splitlines())) for c in nb['cells'] if c['cell_type'] == 'code'
+            and ''.join(c['source']).lstrip().startswith('#| export')
+            and len(''.join(c['source']).splitlines()) > MAX_EXPORTED_LINES]
+    assert not long, f'exported cells longer than {MAX_EXPORTED_LINES} lines (cell id, lines): {long}; split them'
+
+
+def test_the_cell_length_check_can_fail(tmp_path):
+    nb = {'cells': [{'cell_type': 'code', 'id': 'x', 'source': ['#| export\n'] + ['a = 1\n'] * 60}]}
+    p = tmp_path / '98_long.ipynb'
+    p.write_text(json.dumps(nb))
+    with pytest.raises(AssertionError, match='longer than'): test_exported_cells_are_short(p)

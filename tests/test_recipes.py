@@ -152,17 +152,19 @@ def test_cli_data_names_match_the_recipes():
 
 
 def test_no_copies_left_in_network_and_optim():
-    for mod, names in ((network, ('PUBLISHED_PARAMS', 'REFERENCE_NAMES', 'REFERENCE_IGNORED', 'to_reference', 'from_reference')),
+    for mod, names in ((network, ('PUBLISHED_CONFIGS', 'PUBLISHED_PARAMS', 'REFERENCE_NAMES', 'REFERENCE_IGNORED',
+                                  'to_reference', 'from_reference')),
                        (optim, ('TASK_DEFAULTS', 'task_defaults', '_COMMON'))):
         left = [n for n in names if hasattr(mod, n)]
         assert not left, f'{mod.__name__} still defines {left}'
 
 
-def test_published_configs_kept_for_older_chapters_agree_with_the_recipes():
-    "network.PUBLISHED_CONFIGS stays only while other chapters import it (chapter 09a); it must not drift."
-    if hasattr(network, 'PUBLISHED_CONFIGS'):
-        for old, new in (('sudoku_mlp_t', 'sudoku_mlp_t'), ('sudoku_attn', 'sudoku_attn'), ('maze', 'maze'), ('arc', 'arc1')):
-            assert network.PUBLISHED_CONFIGS[old] == published_model(new, num_puzzle_identifiers=1), old
+def test_no_copies_left_in_train_and_arc_eval():
+    from trm_course import arc_eval, train
+    for mod, names in ((train, ('PRESETS', 'PUBLISHED_PRESETS', 'get_preset', 'MODEL_FIELDS', 'parse_overrides', '_SUDOKU', '_ARC')),
+                       (arc_eval, ('ARC_PUBLISHED_RECIPES', '_ARC_MODEL', '_ARC_TRAINING'))):
+        left = [n for n in names if hasattr(mod, n)]
+        assert not left, f'{mod.__name__} still defines {left}'
 
 
 try:

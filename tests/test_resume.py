@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from trm_course.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from trm_course.checkpoint import CheckpointError, load_checkpoint
 from trm_course.dataset import DatasetFormatError
 from trm_course.recipes import get_recipe
 from trm_course.sudoku import build_sudoku4_data

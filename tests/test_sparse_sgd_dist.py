@@ -1,7 +1,6 @@
 """Two CPU processes (gloo) running SparseSignSGD give the same table as one process on the concatenated batch."""
 import os, tempfile
 
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from trm_course.sudoku import (generate_sudokus, shuffle_sudoku, is_valid_solution, count_solutions, solve_sudoku,
+from trm_course.sudoku import (generate_sudokus, shuffle_sudoku, is_valid_solution, solve_sudoku,
                                sudoku_tokens, BOX_SHAPES)
 from trm_course.maze import bfs_lengths, bfs_distances, shortest_path, generate_mazes, MAZE_MIN_PATH, PATH, START, GOAL, WALL
 

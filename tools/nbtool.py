@@ -17,7 +17,7 @@ because learners read them on GitHub/Colab and nbval refuses cells that have out
 So never run `nbdev_clean` on them; run `nbtool.py run` instead, which executes top to bottom in a
 fresh kernel (quick mode) and strips only volatile metadata.
 """
-import json, os, re, sys, time
+import os, re, sys, time
 from pathlib import Path
 
 import nbformat

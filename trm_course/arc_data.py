@@ -457,6 +457,8 @@ def check_no_leak(train_recipe, eval_benchmark: str) -> None:
                            f'training data with their test answers. Train on the {eval_benchmark!r} recipe instead.')
 
 # %% ../nbs/06_dataset.ipynb #35ddb85e
+from pathlib import Path
+
 from .dataset import PuzzleSplit, _offsets, write_dataset
 
 # %% ../nbs/06_dataset.ipynb #db1c125b

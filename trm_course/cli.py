@@ -45,11 +45,11 @@ def build_data_main(args) -> int:
                                             n_train=n(args.n_train, MAZE_SMALL['n_train']), n_test=n(args.n_test, MAZE_SMALL['n_test']),
                                             unique=MAZE_SMALL['unique'], seed=args.seed)
         elif k == 'arc_tiny':
-            from trm_course.arc_eval import build_arc_tiny_data
+            from trm_course.arc_data import build_arc_tiny_data
             path = build_arc_tiny_data(out, n_train=n(args.n_train, 8), num_aug=n(args.n_aug, 3), overwrite=True)
         else:
             from trm_course.arc_data import plan_recipe
-            from trm_course.dataset import build_arc_dataset
+            from trm_course.arc_data import build_arc_dataset
             path = build_arc_dataset(out, plan_recipe(k, n(args.n_aug, 1000), allow_missing_conceptarc=False), overwrite=True)
     except Exception as e: return _fail(e)
     print(path)

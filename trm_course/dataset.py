@@ -15,12 +15,11 @@ import torch
 from .core import IGNORE_LABEL, atomic_write
 
 # %% auto #0
-__all__ = ['IGNORE_LABEL_ID', 'FIELDS', 'META_KEYS', 'DatasetFormatError', 'PuzzleSplit', 'SplitBuilder', 'split_from_arrays',
-           'write_dataset', 'read_metadata', 'read_identifiers', 'read_info', 'read_split', 'Batch', 'BatchSampler',
-           'collate', 'PuzzleDataset']
+__all__ = ['FIELDS', 'META_KEYS', 'DatasetFormatError', 'PuzzleSplit', 'SplitBuilder', 'split_from_arrays', 'write_dataset',
+           'read_metadata', 'read_identifiers', 'read_info', 'read_split', 'Batch', 'BatchSampler', 'collate',
+           'PuzzleDataset']
 
 # %% ../nbs/06_dataset.ipynb #556a75d2
-IGNORE_LABEL_ID = IGNORE_LABEL   # the old name of core.IGNORE_LABEL, kept for callers: use IGNORE_LABEL
 FIELDS = ('inputs', 'labels', 'puzzle_identifiers', 'puzzle_indices', 'group_indices')
 META_KEYS = ('pad_id', 'ignore_label_id', 'blank_identifier_id', 'vocab_size', 'seq_len', 'num_puzzle_identifiers',
              'total_groups', 'mean_puzzle_examples', 'total_puzzles', 'sets')

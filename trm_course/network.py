@@ -13,9 +13,8 @@ from torch import nn
 from .layers import *
 
 # %% auto #0
-__all__ = ['POS_ENCODINGS', 'DTYPES', 'OPEN_FIELDS', 'PUBLISHED_CONFIGS', 'check_model_config', 'ModelConfig', 'TRMConfig',
-           'Block', 'ReasoningNet', 'PuzzleEmbedding', 'validate_inputs', 'check_input_values', 'TRMNetwork',
-           'count_parameters']
+__all__ = ['POS_ENCODINGS', 'DTYPES', 'OPEN_FIELDS', 'check_model_config', 'ModelConfig', 'TRMConfig', 'Block', 'ReasoningNet',
+           'PuzzleEmbedding', 'validate_inputs', 'check_input_values', 'TRMNetwork', 'count_parameters']
 
 # %% ../nbs/08_network.ipynb #3e07fc1e
 POS_ENCODINGS = ('rope', 'learned', 'none')
@@ -254,13 +253,3 @@ class TRMNetwork(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     "Number of trained (dense) parameters; the puzzle table is a buffer and is not counted."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-# %% ../nbs/08_network.ipynb #3f44698f
-# The older copy of the published models, kept only while chapter 09a still imports it
-# (use `trm_course.recipes.published_model` instead); the cell below checks that it equals the recipes.
-PUBLISHED_CONFIGS = {
-    'sudoku_mlp_t': TRMConfig(vocab_size=11, seq_len=81, T=3, n=6, mlp_t=True, pos_encodings='none'),
-    'sudoku_attn':  TRMConfig(vocab_size=11, seq_len=81, T=3, n=6),
-    'maze':         TRMConfig(vocab_size=6, seq_len=900, T=3, n=4),
-    'arc':          TRMConfig(vocab_size=12, seq_len=900, T=3, n=4),
-}

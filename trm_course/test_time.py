@@ -195,16 +195,12 @@ SUDOKU_DATA = {4: dict(n_train=1000, n_aug=7, n_test=500), 6: dict(n_train=1000,
 def _train_preset(size: int, data, steps: int, seed: int):
     """Train the course's `sudoku{size}_cpu` recipe on `data` for `steps` steps, without evaluations, logs or
     checkpoints: (TRM with the EMA weights, its TRMConfig). The one place that talks to the trainer."""
-    import inspect, trm_course.train as T
-    changes = dict(data=str(data), max_steps=steps, seed=seed, out_dir=tempfile.mkdtemp(prefix='trm-test-time-'))
-    try: from trm_course import recipes
-    except ImportError: recipes = None
-    if recipes is not None and getattr(recipes, 'TrainConfig', None) is T.TrainConfig:
-        cfg = recipes.get_recipe(f'sudoku{size}_cpu', **changes)
-    else: cfg = T.get_preset(f'sudoku{size}_cpu', **changes, eval_every=None, checkpoint_every=None, progress=False)
-    tr = T.Trainer(cfg, verbose=False)
-    if 'callbacks' in inspect.signature(tr.fit).parameters: tr.fit(steps=steps, callbacks=[])
-    else: tr.fit(steps=steps, plot=False, final_eval=False)
+    from trm_course.recipes import get_recipe
+    from trm_course.train import Trainer
+    cfg = get_recipe(f'sudoku{size}_cpu', data=str(data), max_steps=steps, seed=seed,
+                     out_dir=tempfile.mkdtemp(prefix='trm-test-time-'))
+    tr = Trainer(cfg, verbose=False)
+    tr.fit(steps=steps, callbacks=[])          # no evaluation, log or checkpoint: just the steps
     if tr.ema is not None: tr.ema.copy_to(tr.model)
     return tr.model.model.eval(), tr.model_cfg
 
@@ -235,11 +231,12 @@ def trained_sudoku(size: int = 4, steps: int = 250, seed: int = 0, verbose: bool
 
 def held_out_puzzles(root, n: int | None = None) -> dict:
     "The first `n` held-out puzzles of a chapter 06 dataset: inputs and labels (ignored labels -> -100) as tensors."
-    from trm_course.dataset import read_split, IGNORE_LABEL_ID
+    from trm_course.core import IGNORE_LABEL
+    from trm_course.dataset import read_split
     s = read_split(root, 'test')
     n = s.n_examples if n is None else n
     if not isinstance(n, int) or not 1 <= n <= s.n_examples:
         raise ValueError(f'held_out_puzzles: n={n!r} must be in 1..{s.n_examples} (the test split of {root})')
     x, y = np.asarray(s.inputs[:n]).astype(np.int64), np.asarray(s.labels[:n]).astype(np.int64)
-    if s.ignore_label_id is not None: y[y == s.ignore_label_id] = IGNORE_LABEL_ID
+    if s.ignore_label_id is not None: y[y == s.ignore_label_id] = IGNORE_LABEL
     return {'inputs': torch.from_numpy(x), 'labels': torch.from_numpy(y)}
