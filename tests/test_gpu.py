@@ -172,3 +172,36 @@ def test_quickstart_small(tmp_path, capsys):
     with capsys.disabled():
         print(f"\nquickstart on {s['device']}: 60 steps in {s['train_seconds']} s "
               f"({60 / max(s['train_seconds'], 1e-9):.1f} steps/s); {time.time() - t:.1f} s in all")
+
+
+def _nccl_worker(rank, world, port, root, out):
+    import torch.distributed as dist
+    from trm_course.recipes import get_recipe
+    from trm_course.train import Trainer
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), LOCAL_RANK=str(rank), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.cuda.set_device(rank)
+    dist.init_process_group('nccl', rank=rank, world_size=world)
+    try:
+        cfg = get_recipe('sudoku4_cpu', data=str(root), out_dir=str(out) + '/run', device='cuda', dtype='float32', max_steps=6,
+                         global_batch_size=16, warmup_steps=2, lr=3e-3, halt_exploration_prob=0.0, progress=False,
+                         eval_every=None, puzzle_emb_ndim=64, puzzle_emb_len=1)
+        tr = Trainer(cfg)
+        tr.fit(callbacks=tr.config_callbacks(at_end=None))
+        torch.save({k: v.cpu() for k, v in tr.model.state_dict().items()}, f'{out}/rank{rank}.pt')
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+@needs_cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason='needs two or more CUDA GPUs (NCCL)')
+def test_two_gpus_nccl_identical_ranks(sudoku4, tmp_path):
+    "Two processes on two GPUs (NCCL): the same parameters on both ranks after training (issue #12, multi-GPU)."
+    import socket
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    mp.spawn(_nccl_worker, args=(2, port, str(sudoku4), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f'rank{r}.pt', weights_only=True) for r in (0, 1))
+    for k in r0:
+        assert torch.equal(r0[k], r1[k]), f'{k} differs between the two GPUs'
