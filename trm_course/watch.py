@@ -20,7 +20,8 @@ from .arc_data import CANVAS, crop_canvas
 # %% auto #0
 __all__ = ['KINDS', 'Trace', 'trace', 'cell_changes', 'first_right', 'halt_steps', 'accuracy_by_step', 'halting_savings',
            'arc_crop', 'plot_state', 'default_steps', 'plot_strip', 'save_animation', 'plot_accuracy_by_step',
-           'watch_widget', 'to_batch', 'drop_seen', 'train_trm', 'fit_or_load', 'watch_sudoku_task', 'watch_maze_task']
+           'watch_widget', 'to_batch', 'drop_seen', 'train_trm', 'watch_key', 'fit_or_load', 'watch_sudoku_task',
+           'watch_maze_task']
 
 # %% ../nbs/21_watch.ipynb #ad69bec1
 @dataclass
@@ -369,13 +370,29 @@ def train_trm(cfg, sample, steps: int, lr: float = 1e-3, batch_size: int = 64, p
     return model.eval(), losses.cpu()
 
 # %% ../nbs/21_watch.ipynb #fccbd4d4
+def watch_key(cfg, steps: int, data_key: str = '', train_args: dict | None = None) -> str:
+    "The name of one `train_trm` run: a hash of the configuration, the steps, the data key and the training arguments."
+    import hashlib
+    return hashlib.sha256(repr((cfg, steps, data_key, sorted((train_args or {}).items()))).encode()).hexdigest()[:12]
+
+def _shipped(key: str, cfg, device):
+    "The model of the course's zoo (chapter 24) trained by exactly this run, or None."
+    try: from trm_course import zoo
+    except ImportError: return None
+    name = zoo.find(watch_key=key)
+    return None if name is None else zoo.load(name, device=device, config=cfg)
+
 def fit_or_load(name: str, cfg, sample, steps: int, data_key: str = '', device=None, verbose: bool = True, **train_args):
-    """`train_trm(cfg, sample, steps, **train_args)`, cached in cache_dir('models') under a name that hashes the
-    configuration, the data key and the training arguments: a second call loads the weights instead of training."""
-    import hashlib, time
+    """`train_trm(cfg, sample, steps, **train_args)`: the shipped model of exactly this run if the package has one
+    (`trm_course.zoo`), else cached in cache_dir('models') under `watch_key`: a second call loads instead of training."""
+    import time
     from trm_course.recursion import TRM
     device = get_device() if device is None else torch.device(device)
-    key = hashlib.sha256(repr((cfg, steps, data_key, sorted(train_args.items()))).encode()).hexdigest()[:12]
+    key = watch_key(cfg, steps, data_key, train_args)
+    model = _shipped(key, cfg, device)
+    if model is not None:
+        if verbose: print(f'{name}: loaded the shipped model {model.zoo_name!r} (this exact run: {steps} steps; key {key})')
+        return model
     path = cache_dir('models') / f'watch_{name}_{key}.pt'
     if path.exists():
         seed_everything(train_args.get('seed', 0))
