@@ -53,8 +53,9 @@ HRM_CHANGES = dict(separate_nets=True, one_step_grad=True, act_continue=True, la
                    mlp_t=False, pos_encodings='rope')
 
 def hrm_config(cfg: TRMConfig, **changes) -> VariantConfig:
-    """HRM as the TRM paper describes it, at `cfg`'s width: two 4-layer attention networks f_L (low frequency: z_L,
-    n=2 updates per cycle) and f_H (high level: z_H, T=2 cycles), the 1-step gradient and Q-continue ACT."""
+    """HRM as the TRM paper describes it, at `cfg`'s width: two 4-layer attention networks, f_L (the low-level,
+    fast module: z_L, n=2 updates per cycle) and f_H (the high-level, slow module: z_H, one update per cycle, T=2
+    cycles), the 1-step gradient and Q-continue ACT."""
     return VariantConfig.from_trm(cfg, **(HRM_CHANGES | changes))
 
 # %% ../nbs/09a_hrm_to_trm.ipynb #58fd0728
