@@ -1,0 +1,73 @@
+"benchmarks/bench_time_to_accuracy.py: its record format, its resume logic and its training schedule, on a tiny budget."
+import importlib.util, json
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)
+
+
+@pytest.fixture()
+def bench(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location('bench_tta', ROOT / 'benchmarks' / 'bench_time_to_accuracy.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    data = dict(size=6, n_train=40, n_aug=1, n_test=12, seed=0, root=tmp_path / 'sudoku6')
+    monkeypatch.setitem(mod.TASKS, 'tiny6', dict(recipe='sudoku6_cpu', data=('sudoku', data), held_out=12, eval_batch=12,
+                                                 targets=(0.0, 1.01), eval_examples=64, max_cpu=0.6))
+    return mod
+
+
+def test_records_resume_and_report(bench, tmp_path, monkeypatch):
+    log = tmp_path / 'tta.jsonl'
+    argv = ['--tasks', 'tiny6', '--variants', 'today', 'depth_ramp', '--seeds', '0', '--log', str(log)]
+    bench.main(argv)
+    recs = [json.loads(l) for l in log.read_text().splitlines()]
+    assert [(r['variant'], r['task'], r['seed']) for r in recs] == [('today', 'tiny6', 0), ('depth_ramp', 'tiny6', 0)]
+    for r in recs:
+        for k in ('command', 'commit', 'torch', 'threads', 'load_start', 'load_end', 'config', 'curve', 'schedule', 'when'):
+            assert k in r, k
+        assert r['torch'] == torch.__version__ and r['threads'] == 1 and 'bench_time_to_accuracy.py' in r['command']
+        assert r['config']['model']['hidden_size'] == 64 and r['config']['model']['N_sup'] == 4
+        first = r['reached']['0.0']                      # target 0: reached at the first evaluation (64 examples)
+        assert first['examples'] == 64 and first['cpu_s'] > 0 and first['step'] == 64 // r['config']['global_batch_size']
+        assert r['reached']['1.01'] is None and r['stop'].startswith('CPU cap') and r['cpu_s'] >= 0.6
+        assert all(c['count'] == 12 for c in r['curve'])                    # the fixed held-out set, every time
+        assert [c['examples'] for c in r['curve']] == [64 * (i + 1) for i in range(len(r['curve']))]
+    assert recs[1]['schedule'] == {'T': [[0, 1], [400, 2]], 'n': [[0, 1], [200, 2]]}
+    # a restart skips the finished runs; a torn last line (a kill while writing) is skipped, the next record is whole
+    with open(log, 'a') as f: f.write('{"kind": "run", "variant": "tod')
+    monkeypatch.setattr(bench, 'one_run', lambda *a: pytest.fail('a finished run was trained again'))
+    bench.main(argv)
+    monkeypatch.undo()
+    assert len(bench.read_log(log)) == 2
+    bench.append_record(log, dict(recs[0], seed=1))
+    assert [r['seed'] for r in bench.read_log(log)] == [0, 0, 1]
+    text = bench.write_report(log)
+    assert 'tiny6' in text and 'today' in text and 'depth_ramp' in text and '[>1]' in text
+    assert log.with_suffix('.txt').read_text() == text
+
+
+def test_schedule_trains_small_and_evaluates_the_final_model(bench, tmp_path):
+    with pytest.raises(ValueError, match='schedule key'): bench.parse_schedule({'L': [[0, 1]]})
+    with pytest.raises(ValueError, match='increasing'): bench.parse_schedule({'T': [[5, 1]]})
+    with pytest.raises(ValueError, match='increasing'): bench.parse_schedule({'n': [[0, 1], [0, 2]]})
+    data = bench.task_data('tiny6')
+    cfg, sched = bench.make_config('depth_ramp', 'tiny6', 0, data, str(tmp_path / 'run'))
+    tr = bench.Trainer(cfg, verbose=False)
+    seen = []
+    class Spy(bench.Callback):
+        def on_step_end(self, tr, m): seen.append((tr.model.model.cfg.T, tr.model.model.cfg.n, tr.model.N_sup))
+    inner = tr.train_step
+    def spy_step(batch):
+        seen.append(('train', tr.model.model.cfg.T, tr.model.model.cfg.n))
+        return inner(batch)
+    tr.train_step = spy_step
+    sch = bench.TrainSchedule({'T': [[0, 1], [2, 2]], 'n': [[0, 1], [1, 2]], 'N_sup': [[0, 1], [3, 4]]})
+    tr.fit(steps=4, callbacks=[sch, Spy()])
+    train = [s for s in seen if s[0] == 'train']
+    assert train == [('train', 1, 1), ('train', 1, 2), ('train', 2, 2), ('train', 2, 2)]
+    assert [s for s in seen if s[0] != 'train'] == [(2, 2, 4)] * 4      # outside a step: the final model
+    assert tr.train_step == spy_step                                      # the wrapper is gone after fit
