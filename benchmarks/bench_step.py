@@ -22,7 +22,7 @@ recompile or a new graph after warm-up is a bug), and MFU = FLOPs counted by Flo
 (forward + backward) / step time / the chip's dense peak for the dtype (printed; override with --peak-tflops).
 Modes are timed round-robin, one step each per round, so a noisy machine slows all of them alike.
 """
-import argparse, json, os, platform, statistics, sys, tempfile, time
+import argparse, json, os, platform, statistics, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,72 +241,80 @@ def main():
     say(f'# host: {platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, '
         f'load average {os.getloadavg()[0]:.1f} at start')
     say(f'# command: python benchmarks/bench_step.py {" ".join(sys.argv[1:])}')
-    with tempfile.TemporaryDirectory() as tmp:
-        modes, cfg, batch = build_modes(args, dev, Path(tmp))
-        say(f'# config {args.config}{" (--small)" if args.small else ""}: hidden {cfg.hidden_size}, layers {cfg.layers}, '
-            f'T={cfg.T}, n={cfg.n}, {"mlp_t" if cfg.mlp_t else "attention"}, seq {cfg.seq_len}+{cfg.prefix}, '
-            f'batch {args.batch}, forward dtype {cfg.forward_dtype}')
-        if any(m.startswith('ref') for m in modes):       # same weights, same batch -> the same first-step loss
-            import torch
-            ours = first_model(modes)
-            with torch.no_grad():
-                a = float(ours(ours.initial_carry(batch), batch, training=True)[1])
-                ref = next(v for k, v in modes.items() if k.startswith('ref')).head
-                with torch.device(dev): c = ref.initial_carry(batch)
-                b = float(ref(return_keys=[], carry=c, batch=batch)[1])
-            say(f'# same weights: first-step loss, course {a:.6g}, authors {b:.6g} (relative difference {abs(a - b) / abs(b):.1e})')
-        res = {m: {'times': [], 'peaks': [], 'warm': 0.0} for m in modes}
-        for m, fn in modes.items():                       # warm-up (and compilation), one mode after another
-            c0 = dynamo_counts(); t = time.perf_counter()
-            for _ in range(args.warmup): timed(fn, dev)
-            res[m]['warm'] = time.perf_counter() - t
-            res[m]['warm_counts'] = {k: v - c0.get(k, 0) for k, v in dynamo_counts().items()}
-            res[m]['after'] = {k: 0 for k in c0}
-        for _ in range(args.steps):                        # timed rounds: every mode once per round
-            for m, fn in modes.items():
-                c0 = dynamo_counts()
-                s, pk = timed(fn, dev)
-                res[m]['times'].append(s); res[m]['peaks'].append(pk)
-                for k, v in dynamo_counts().items(): res[m]['after'][k] += v - c0.get(k, 0)
-        flops = count_flops(modes[next(m for m in modes if m in ('bare_eager', 'trainer_eager'))]) \
-            if any(m in modes for m in ('bare_eager', 'trainer_eager')) else None
-        peak, peak_note = peak_tflops(args, dev)
-        say('# FLOPs of one step (forward + backward, FlopCounterMode on an eager step): '
-            + (f'{flops / 1e9:.1f} GFLOP, {flops / args.batch / 1e9:.2f} GFLOP per example' if flops else 'not counted'))
-        say(f'# MFU peak: {peak_note}')
-        say()
-        base = statistics.median(res['bare_compiled_net']['times']) if 'bare_compiled_net' in res else None
-        say(f'{"mode":20s} {"step ms":>8s} {"min ms":>8s} {"x bare_c":>8s} {"peak GiB":>8s} {"warm-up s":>9s} '
-            f'{"graphs":>6s} {"breaks":>6s} {"recomp":>6s} {"after warm-up":>14s} {"MFU":>6s}')
-        out = {}
-        for m, r in res.items():
-            med = statistics.median(r['times'])
-            pk = max(r['peaks']) if r['peaks'][0] is not None else None
-            w, a = r['warm_counts'], r['after']
-            mfu = flops / med / (peak * 1e12) if (flops and peak) else None
-            say(f'{m:20s} {med * 1e3:8.1f} {min(r["times"]) * 1e3:8.1f} {med / base if base else float("nan"):8.2f} '
-                f'{pk if pk is not None else float("nan"):8.2f} {r["warm"]:9.1f} {w.get("graphs", 0):6d} '
-                f'{w.get("breaks", 0):6d} {w.get("recompiles", 0):6d} '
-                f'{"g%d b%d r%d" % (a.get("graphs", 0), a.get("breaks", 0), a.get("recompiles", 0)):>14s} '
-                f'{f"{mfu:.1%}" if mfu is not None else "-":>6s}')
-            out[m] = dict(step_s=med, min_s=min(r['times']), peak_gib=pk, warmup_s=r['warm'], warm_counts=w, after=a, mfu=mfu)
-        say()
-        say('step ms = median over the timed rounds; x bare_c = against bare_compiled_net (the course\'s own compiled '
-            'model); peak GiB = the step\'s peak above the memory resident before it; graphs/breaks/recomp = dynamo '
-            'counters during warm-up; "after warm-up" = the same counters during the timed steps (should be g0 b0 r0).')
-        say(f'# load average at end {os.getloadavg()[0]:.1f}')
-        if args.profile:
-            if args.profile not in modes: p.error(f'--profile {args.profile}: not among the measured modes')
-            from torch.profiler import ProfilerActivity, profile
-            acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
-            with profile(activities=acts) as prof:
-                for _ in range(3): timed(modes[args.profile], dev)
-            key = 'cuda_time_total' if dev.type == 'cuda' else 'self_cpu_time_total'
-            say(f'\n# profiler, 3 steps of {args.profile}, top kernels by {key}')
-            say(prof.key_averages().table(sort_by=key, row_limit=20))
-    if args.out:
-        Path(args.out).write_text('\n'.join(lines) + '\n')
-        Path(args.out).with_suffix('.json').write_text(json.dumps({'args': vars(args), 'results': out}, indent=1) + '\n')
+    out, status = {}, 'complete'
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            modes, cfg, batch = build_modes(args, dev, Path(tmp))
+            say(f'# config {args.config}{" (--small)" if args.small else ""}: hidden {cfg.hidden_size}, layers {cfg.layers}, '
+                f'T={cfg.T}, n={cfg.n}, {"mlp_t" if cfg.mlp_t else "attention"}, seq {cfg.seq_len}+{cfg.prefix}, '
+                f'batch {args.batch}, forward dtype {cfg.forward_dtype}')
+            if any(m.startswith('ref') for m in modes):       # same weights, same batch -> the same first-step loss
+                import torch
+                ours = first_model(modes)
+                with torch.no_grad():
+                    a = float(ours(ours.initial_carry(batch), batch, training=True)[1])
+                    ref = next(v for k, v in modes.items() if k.startswith('ref')).head
+                    with torch.device(dev): c = ref.initial_carry(batch)
+                    b = float(ref(return_keys=[], carry=c, batch=batch)[1])
+                say(f'# same weights: first-step loss, course {a:.6g}, authors {b:.6g} (relative difference {abs(a - b) / abs(b):.1e})')
+            res = {m: {'times': [], 'peaks': [], 'warm': 0.0} for m in modes}
+            for m, fn in modes.items():                       # warm-up (and compilation), one mode after another
+                c0 = dynamo_counts(); t = time.perf_counter()
+                for _ in range(args.warmup): timed(fn, dev)
+                res[m]['warm'] = time.perf_counter() - t
+                res[m]['warm_counts'] = {k: v - c0.get(k, 0) for k, v in dynamo_counts().items()}
+                res[m]['after'] = {k: 0 for k in c0}
+            for _ in range(args.steps):                        # timed rounds: every mode once per round
+                for m, fn in modes.items():
+                    c0 = dynamo_counts()
+                    s, pk = timed(fn, dev)
+                    res[m]['times'].append(s); res[m]['peaks'].append(pk)
+                    for k, v in dynamo_counts().items(): res[m]['after'][k] += v - c0.get(k, 0)
+            flops = count_flops(modes[next(m for m in modes if m in ('bare_eager', 'trainer_eager'))]) \
+                if any(m in modes for m in ('bare_eager', 'trainer_eager')) else None
+            peak, peak_note = peak_tflops(args, dev)
+            say('# FLOPs of one step (forward + backward, FlopCounterMode on an eager step): '
+                + (f'{flops / 1e9:.1f} GFLOP, {flops / args.batch / 1e9:.2f} GFLOP per example' if flops else 'not counted'))
+            say(f'# MFU peak: {peak_note}')
+            say()
+            base = statistics.median(res['bare_compiled_net']['times']) if 'bare_compiled_net' in res else None
+            say(f'{"mode":20s} {"step ms":>8s} {"min ms":>8s} {"x bare_c":>8s} {"peak GiB":>8s} {"warm-up s":>9s} '
+                f'{"graphs":>6s} {"breaks":>6s} {"recomp":>6s} {"after warm-up":>14s} {"MFU":>6s}')
+            for m, r in res.items():
+                med = statistics.median(r['times'])
+                pk = max(r['peaks']) if r['peaks'][0] is not None else None
+                w, a = r['warm_counts'], r['after']
+                mfu = flops / med / (peak * 1e12) if (flops and peak) else None
+                say(f'{m:20s} {med * 1e3:8.1f} {min(r["times"]) * 1e3:8.1f} {med / base if base else float("nan"):8.2f} '
+                    f'{pk if pk is not None else float("nan"):8.2f} {r["warm"]:9.1f} {w.get("graphs", 0):6d} '
+                    f'{w.get("breaks", 0):6d} {w.get("recompiles", 0):6d} '
+                    f'{"g%d b%d r%d" % (a.get("graphs", 0), a.get("breaks", 0), a.get("recompiles", 0)):>14s} '
+                    f'{f"{mfu:.1%}" if mfu is not None else "-":>6s}')
+                out[m] = dict(step_s=med, min_s=min(r['times']), peak_gib=pk, warmup_s=r['warm'], warm_counts=w, after=a, mfu=mfu)
+            say()
+            say('step ms = median over the timed rounds; x bare_c = against bare_compiled_net (the course\'s own compiled '
+                'model); peak GiB = the step\'s peak above the memory resident before it; graphs/breaks/recomp = dynamo '
+                'counters during warm-up; "after warm-up" = the same counters during the timed steps (should be g0 b0 r0).')
+            say(f'# load average at end {os.getloadavg()[0]:.1f}')
+            if args.profile:
+                if args.profile not in modes: p.error(f'--profile {args.profile}: not among the measured modes')
+                from torch.profiler import ProfilerActivity, profile
+                acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
+                with profile(activities=acts) as prof:
+                    for _ in range(3): timed(modes[args.profile], dev)
+                key = 'cuda_time_total' if dev.type == 'cuda' else 'self_cpu_time_total'
+                say(f'\n# profiler, 3 steps of {args.profile}, top kernels by {key}')
+                say(prof.key_averages().table(sort_by=key, row_limit=20))
+    except BaseException as e:   # a failed or interrupted run still leaves its file, marked, with what it measured
+        status = f'FAILED: {type(e).__name__}: {str(e)[:300]}'
+        say(f'# {status}'); say(traceback.format_exc())
+        raise
+    finally:
+        if args.out:
+            if status != 'complete': lines.insert(0, f'# INCOMPLETE RUN ({status}); the numbers below are partial')
+            Path(args.out).write_text('\n'.join(lines) + '\n')
+            Path(args.out).with_suffix('.json').write_text(
+                json.dumps({'args': vars(args), 'status': status, 'results': out}, indent=1, default=str) + '\n')
 
 
 if __name__ == '__main__':

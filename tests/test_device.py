@@ -89,6 +89,24 @@ def chapter_env(monkeypatch):
     import matplotlib; matplotlib.use('Agg')
 
 
+def without_asserts(src: str) -> str:
+    "A cell's source with its top-level `assert` statements removed (nothing else changes; line numbers are kept)."
+    import ast
+    tree = ast.parse(src)
+    lines = src.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.Assert):
+            for k in range(node.lineno - 1, node.end_lineno): lines[k] = ''
+    return '\n'.join(lines)
+
+
+def test_without_asserts_keeps_everything_else():
+    src = 'a = 1\nassert a == 2, "x"\nb = a + 1\nassert (b ==\n        3)\nc = b'
+    ns = {}; exec(without_asserts(src), ns)
+    assert (ns['a'], ns['b'], ns['c']) == (1, 2, 2)
+    with pytest.raises(AssertionError): exec(src, {})
+
+
 def _run(src: str, ns: dict, proxy: bool, proxy_from: str | None = None):
     "Run a cell; with `proxy`, from the line starting with `proxy_from` on (the model is built before, on the CPU)."
     head = ''
@@ -118,8 +136,11 @@ def test_chapter11_cells_follow_the_model_device(chapter_env):
          'from trm_course.recursion import TRM\nfrom trm_course.supervision import *\nfrom trm_course.halting import *', ns)
     ns['pick'] = lambda quick, full: {32: 16, 240: 6}.get(quick, quick)
     _run(c['1693a386'], ns, True, proxy_from='carry = ')    # the training cell that crashed on CUDA (the carry built from a CPU batch)
-    try: _run(c['2470ad0a'], ns, True)
-    except AssertionError: pass      # 6 steps do not train the model: only the device errors matter here
+    # 6 steps do not train the model, so the cell's trained-result asserts (checked by the chapter's own nbval run)
+    # are left out here; every other line runs, and any error in it fails this test
+    _run(without_asserts(c['2470ad0a']), ns, True)
+    assert ns['stop'].shape == (512,) and 1 <= int(ns['stop'].min()) and int(ns['stop'].max()) <= ns['N_SUP']
+    assert ns['r']['exact'].shape == (ns['N_SUP'], 512) and 1 <= ns['mean_steps'] <= ns['N_SUP']
 
 
 def test_float16_is_refused_with_one_clear_error(tmp_path):

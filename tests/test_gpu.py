@@ -71,7 +71,7 @@ def test_model_chapters_bf16(kind):
 
 
 def test_chapter_cells_that_crashed_on_a_gpu(monkeypatch):
-    from test_device import _cells, _run
+    from test_device import _cells, _run, without_asserts
     monkeypatch.setenv('TRM_DEVICE', str(DEV))
     import matplotlib; matplotlib.use('Agg')
     c = _cells('10_deep_supervision.ipynb', ['7a06979a', '32cfc70f', 'b176fe2c'])
@@ -87,9 +87,10 @@ def test_chapter_cells_that_crashed_on_a_gpu(monkeypatch):
          'from trm_course.supervision import *\nfrom trm_course.halting import *', ns)
     _run(c['1693a386'], ns, False)
     assert ns['model'].y_init.device.type == DEV.type
-    try: _run(c['2470ad0a'], ns, False)
-    except AssertionError: pass                  # a quick-mode model may not halt early yet: devices are the point
-    ns.setdefault('stop', ns['halting_steps'](ns['r']['q_halt'])); ns.setdefault('mean_steps', 0.0)
+    # a 4-step model may not halt early yet: the cell's trained-result asserts are the chapter's own (nbval, CPU);
+    # every other line runs on the device, and any error in it fails this test
+    _run(without_asserts(c['2470ad0a']), ns, False)
+    assert ns['stop'].device.type == DEV.type and ns['r']['exact'].device.type == DEV.type
     _run(c['b097f21c'], ns, False)               # plots read host copies
 
 
@@ -117,7 +118,10 @@ def test_trainer_fit_evaluate_checkpoint_resume(sudoku4, tmp_path):
 def test_train_step_makes_no_host_sync(sudoku4, tmp_path, dtype):
     from trm_course.dataset import collate
     tr = trainer(sudoku4, tmp_path / 'sync', dtype=dtype)
-    batches = [tr.check_batch(collate(tr.train_data, b, tr.local_batch_size)) for b in list(tr.sampler.iter_epoch(0))[:6]]
+    # 2 warm-up steps, then 12 checked steps: several epochs (4 batches each here), so epoch boundaries, halted rows
+    # being replaced and the learning-rate schedule past warm-up all happen under the check
+    epochs = (b for e in range(100) for b in tr.sampler.iter_epoch(e))
+    batches = [tr.check_batch(collate(tr.train_data, next(epochs), tr.local_batch_size)) for _ in range(2 + 12)]
     for b in batches[:2]: tr.train_step(b)            # warm-up: carry, optimizer state, kernels
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode('error')
@@ -125,7 +129,7 @@ def test_train_step_makes_no_host_sync(sudoku4, tmp_path, dtype):
         records = [tr.train_step(b) for b in batches[2:]]
     finally:
         torch.cuda.set_sync_debug_mode(0)
-    assert np.isfinite(records[-1]['lm_loss'])          # read after the check: one sync, outside the step
+    assert len(records) >= 10 and np.isfinite(records[-1]['lm_loss'])   # read after the check: one sync, outside the step
 
 
 def test_arc_evaluation_path(tmp_path):

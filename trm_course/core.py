@@ -12,8 +12,9 @@ import torch
 
 # %% auto #0
 __all__ = ['MODES', 'IGNORE_LABEL', 'current_mode', 'set_mode', 'full_mode', 'pick', 'get_device', 'seed_everything',
-           'cache_root', 'cache_dir', 'package_file', 'atomic_write', 'figures_dir', 'save_figure', 'recorded_result',
-           'DownloadError', 'sha256_file', 'download', 'check_recorded_sha256']
+           'copy_baseline', 'assert_above', 'assert_below', 'cache_root', 'cache_dir', 'package_file', 'atomic_write',
+           'figures_dir', 'save_figure', 'recorded_result', 'DownloadError', 'sha256_file', 'download',
+           'check_recorded_sha256']
 
 # %% ../nbs/00_core.ipynb #ac899b0d
 MODES = ('quick', 'full')
@@ -53,6 +54,38 @@ def get_device(prefer: str | None = None) -> torch.device:
 def seed_everything(seed: int) -> None:
     "Seed `random`, NumPy and torch."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #ff6fc662
+def copy_baseline(inputs, labels, ignore_label: int | None = 0) -> dict:
+    """What a model that copies its input scores on (inputs, labels) rows: `exact` (share of rows whose every scored
+    cell is right), `token` (share of scored cells right) and `count`. Cells whose label is `ignore_label` are not
+    scored (0 is the on-disk padding label of chapter 06's datasets; pass `IGNORE_LABEL` for a batch's labels)."""
+    x, y = np.asarray(inputs), np.asarray(labels)
+    if x.ndim != 2 or x.shape != y.shape or len(x) == 0:
+        raise ValueError(f'copy_baseline: inputs {x.shape} and labels {y.shape} must be the same non-empty (rows, cells) shape')
+    scored = np.ones(y.shape, bool) if ignore_label is None else y != ignore_label
+    if not scored.any(): raise ValueError('copy_baseline: no cell is scored (every label is ignore_label)')
+    right = (x == y) & scored
+    return {'exact': float((right == scored).all(1).mean()), 'token': float(right.sum() / scored.sum()), 'count': len(x)}
+
+def _check_bound(kind: str, value, bound, baseline, name: str) -> float:
+    value, bound, baseline = float(value), float(bound), float(baseline)
+    above = kind == 'floor'
+    if not (bound > baseline if above else bound < baseline):   # also refuses a NaN bound or baseline
+        raise AssertionError(f'{name}: the {kind} {bound:.4g} is not {"above" if above else "below"} the baseline '
+                             f'{baseline:.4g}, so the check could pass without any learning')
+    if not (value >= bound if above else value <= bound):        # and a NaN value
+        raise AssertionError(f'{name}: {value:.4g} is {"below the floor" if above else "above the ceiling"} {bound:.4g} '
+                             f'(baseline without learning: {baseline:.4g})')
+    return value
+
+def assert_above(value, floor, baseline, name: str = 'result') -> float:
+    "Check a trained result `value >= floor`, where `floor` must sit above `baseline` (computed on the same data)."
+    return _check_bound('floor', value, floor, baseline, name)
+
+def assert_below(value, ceiling, baseline, name: str = 'result') -> float:
+    "Check a trained loss (lower is better) `value <= ceiling`, where `ceiling` must sit below `baseline`."
+    return _check_bound('ceiling', value, ceiling, baseline, name)
 
 # %% ../nbs/00_core.ipynb #5110b003
 def cache_root() -> Path:

@@ -61,7 +61,11 @@ def rms_norm(h: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 # %% ../nbs/07_layers.ipynb #027e354c
 def swiglu_width(dim: int, expansion: float) -> int:
     "Inner width of the SwiGLU: round(expansion*dim*2/3) rounded up to a multiple of 256."
-    w = round(expansion * dim * 2 / 3)
+    try: e = float(expansion)
+    except (TypeError, ValueError): e = math.nan
+    if not (math.isfinite(e) and e > 0):   # inf would overflow round(), NaN would fail it, <= 0 leaves no width
+        raise ValueError(f'SwiGLU: expansion must be a finite positive number, got {expansion!r}')
+    w = round(e * dim * 2 / 3)
     return -(-w // 256) * 256
 
 class SwiGLU(nn.Module):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_reference.ipynb #fd9a61f1
 from __future__ import annotations
-import json, re, zipfile
+import json, math, re, zipfile
 from pathlib import Path
 
 import torch
@@ -280,6 +280,24 @@ _ARCH_META = ('name', 'loss')             # arch fields that are not model field
 _SIZES = ('vocab_size', 'seq_len', 'num_puzzle_identifiers')   # from the dataset, not in all_config.yaml
 _LOSS_TYPES = {'stablemax': 'stablemax_cross_entropy', 'softmax': 'softmax_cross_entropy'}
 
+_MAX_YAML_DEPTH = 16
+
+def _depth(obj) -> float:
+    """How deeply lists and dicts nest in `obj`, measured without recursion; `inf` for a structure that contains itself
+    (YAML anchors can build one). Shared parts (aliases) are measured once."""
+    height, open_, todo = {}, set(), [(obj, False)]
+    while todo:
+        o, done = todo.pop()
+        kids = list(o.values()) if isinstance(o, dict) else o if isinstance(o, list) else None
+        if kids is None or (not done and id(o) in height): continue
+        if done:
+            height[id(o)] = 1 + max((height[id(k)] for k in kids if isinstance(k, (list, dict))), default=0)
+            open_.discard(id(o))
+        elif id(o) in open_: return math.inf
+        else:
+            open_.add(id(o)); todo.append((o, True)); todo.extend((k, False) for k in kids)
+    return height.get(id(obj), 0)
+
 def _read_yaml(path) -> dict:
     try: import yaml
     except ImportError: raise ReferenceCheckpointError(f'{path}: reading a YAML config needs PyYAML (pip install pyyaml)') from None
@@ -288,7 +306,10 @@ def _read_yaml(path) -> dict:
     except OSError as e: raise ReferenceCheckpointError(f'config {path} cannot be read: {e}') from None
     except UnicodeDecodeError: raise ReferenceCheckpointError(f'config {path} is not UTF-8 text') from None
     except yaml.YAMLError as e: raise ReferenceCheckpointError(f'config {path} is not valid YAML: {str(e).splitlines()[0]}') from None
+    except RecursionError: raise ReferenceCheckpointError(f'config {path}: nested too deeply to be a run config') from None
     if not isinstance(d, dict): raise ReferenceCheckpointError(f'config {path}: expected a mapping, got {type(d).__name__}')
+    if _depth(d) > _MAX_YAML_DEPTH:   # (a reference config is 3 deep; deeper values break repr() in the messages below)
+        raise ReferenceCheckpointError(f'config {path}: nested more than {_MAX_YAML_DEPTH} levels deep (or refers to itself); not a run config')
     return d
 
 def reference_checkpoint_files(path) -> tuple[Path, Path | None]:
@@ -374,7 +395,7 @@ def load_reference_checkpoint(path, config=None, dataset=None, forward_dtype: st
             f'is not the same dataset build. Rebuild it exactly as the run did (same subsets, num_aug and seed) so that '
             f'identifiers.json lines up with the table rows.')
     try: model = TRM(from_reference(mc))
-    except (ValueError, TypeError, KeyError, RuntimeError) as e:     # a config value of the wrong type or sign
+    except (ValueError, TypeError, KeyError, RuntimeError, ArithmeticError) as e:   # a config value of the wrong type or sign
         raise ReferenceCheckpointError(f'checkpoint {ckpt}: the config does not describe a TRM ({type(e).__name__}: {e})') from None
     try: load_reference_state(model, sd)
     except ValueError as e: raise ReferenceCheckpointError(f'checkpoint {ckpt}: {e}') from None
