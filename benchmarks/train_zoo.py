@@ -52,9 +52,12 @@ SPECS = {
                           limits='trained for a fixed 1000 steps by chapter 21 (`train_trm`), not to convergence; 4x4 Sudoku only.'),
     'watch_maze5': dict(kind='watch', task='maze', title="Chapter 21's quick-mode 5x5 maze model (N_sup=4, puzzle embedding, no EMA)",
                         limits='trained for a fixed 300 steps by chapter 21 (`train_trm`), not to convergence; 5x5 unique-path mazes only.'),
+    'watch_arc_tiny': dict(kind='arc_watch', title="Chapter 21's quick-mode tiny ARC model (recipe arc_tiny_cpu, 750 steps, EMA)",
+                           limits='8 tiny ARC tasks on a 4x4 canvas (chapter 20); scored on the test inputs of its training '
+                                  'tasks (it saw their demonstrations), not on unseen tasks; a fixed 750-step run, not converged.'),
 }
 # the default order: the small models the chapters load first, the longest run last
-ORDER = ('sudoku4_cpu_250', 'watch_sudoku4', 'watch_maze5', 'sudoku4_cpu', 'maze_small_cpu', 'sudoku6_cpu')
+ORDER = ('sudoku4_cpu_250', 'watch_sudoku4', 'watch_maze5', 'sudoku4_cpu', 'maze_small_cpu', 'sudoku6_cpu', 'watch_arc_tiny')
 assert sorted(ORDER) == sorted(SPECS)
 
 
@@ -85,10 +88,10 @@ def build_data(spec) -> Path:
     return maze_small_data()
 
 
-def held_out(root) -> dict:
-    "The whole test split of a dataset as numpy arrays (ignored labels -> IGNORE_LABEL)."
+def held_out(root, split: str = 'test') -> dict:
+    "A whole split of a dataset as numpy arrays (ignored labels -> IGNORE_LABEL)."
     from trm_course.dataset import read_split
-    s = read_split(root, 'test')
+    s = read_split(root, split)
     x, y = np.asarray(s.inputs).astype(np.int64), np.asarray(s.labels).astype(np.int64)
     if s.ignore_label_id is not None: y[y == s.ignore_label_id] = IGNORE_LABEL
     ids = np.asarray(s.puzzle_identifiers).astype(np.int64)
@@ -202,6 +205,32 @@ def train_watch(name: str, spec: dict, runs: Path) -> dict:
                 weights='the trained weights (train_trm keeps no EMA)')
 
 
+def train_arc_watch(name: str, spec: dict, runs: Path) -> dict:
+    "Chapter 21's quick-mode ARC model, trained exactly as its cell does (the same key: configuration and data)."
+    from trm_course.core import cache_dir, set_mode, pick
+    from trm_course.arc_data import build_arc_tiny_data
+    from trm_course.dataset import read_info
+    from trm_course.recipes import get_recipe, recipe_card
+    from trm_course.train import Trainer
+    set_mode('quick')
+    root = build_arc_tiny_data(cache_dir('datasets', 'watch-arc-tiny'))
+    cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=str(runs / name), max_steps=pick(750, 3000), eval_every=None,
+                     progress=False, seed=0)
+    key = hashlib.sha256(repr((cfg.to_dict() | {'data': None, 'out_dir': None},
+                               json.dumps(read_info(root), sort_keys=True))).encode()).hexdigest()[:12]
+    tr = Trainer(cfg, verbose=False)
+    tr.fit(callbacks=tr.config_callbacks(at_end=None))
+    tr.ema.copy_to(tr.model)
+    test = held_out(root, split='fit')
+    return dict(model=tr.model.model.eval(), model_cfg=tr.model_cfg, train_config=cfg.to_dict(), recipe=recipe_card('arc_tiny_cpu'),
+                root=root, data_signature=tr.data_sig, steps=tr.step, cpu_seconds=round(tr.train_cpu_seconds, 1), curve=None,
+                test=test, watch_key=key, scored_on="the 'fit' split: test inputs of the 8 training tasks (every augmented copy)",
+                data={'builder': "trm_course.arc_data.build_arc_tiny_data(cache_dir('datasets', 'watch-arc-tiny'))",
+                      'folder': Path(root).name, 'signature': tr.data_sig},
+                convergence={'converged': False, 'why': f'a fixed {tr.step}-step run (chapter 21 ships it as it is)'},
+                weights='EMA (rate %s)' % cfg.ema_rate)
+
+
 def write(name: str, spec: dict, res: dict, out: Path, argv: list[str], seconds_wall: float) -> None:
     model = res['model'].cpu().eval()
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
@@ -222,12 +251,13 @@ def write(name: str, spec: dict, res: dict, out: Path, argv: list[str], seconds_
     acc = score(m2.eval(), back)
     card = {
         'name': name, 'title': spec['title'], 'format': 'trm-course-zoo', 'version': 1,
-        'task': 'maze' if 'maze' in name else 'sudoku',
+        'task': 'maze' if 'maze' in name else 'arc' if 'arc' in name else 'sudoku',
         'model_config': dataclasses.asdict(res['model_cfg']),
         'weights': {'file': wpath.name, 'sha256': sha256(wpath), 'bytes': wpath.stat().st_size, 'what': res['weights'],
                     'parameters': sum(v.numel() for v in state.values())},
         'test_set': {'file': tpath.name, 'sha256': sha256(tpath), 'bytes': tpath.stat().st_size, 'count': len(test['inputs'])},
         'held_out': {**acc, 'N_sup': res['model_cfg'].N_sup, 'weights': res['weights'],
+                     'scored_on': res.get('scored_on', 'the held-out (test) split of its data: no puzzle of it was trained on'),
                      'trainer_evaluation': res.get('trainer_eval')},
         'training': {'kind': spec['kind'], 'steps': res['steps'], 'cpu_seconds': res['cpu_seconds'],
                      'cpu_seconds_note': 'CPU time of the training steps in one process, 1 torch thread, evaluations excluded',
@@ -261,7 +291,13 @@ def main(argv=None) -> int:
     p.add_argument('--out', default=str(REPO / 'trm_course' / 'models'), help='where the shipped files go')
     p.add_argument('--runs', default=str(REPO / 'runs' / 'zoo'), help='run folders (checkpoints, logs) for resuming')
     p.add_argument('--force', action='store_true', help='retrain even if the card exists (the run still resumes)')
+    p.add_argument('--render', action='store_true', help='only rewrite every NAME.md from its NAME.json (no training)')
     args = p.parse_args(argv)
+    if args.render:
+        from trm_course.zoo import render_card
+        for f in sorted(Path(args.out).glob('*.json')):
+            f.with_suffix('.md').write_text(render_card(json.loads(f.read_text())) + '\n'); print('rendered', f.with_suffix('.md'))
+        return 0
     bad = [n for n in args.names if n not in SPECS]
     if bad: p.error(f'unknown model(s) {bad}; known: {", ".join(SPECS)}')
     torch.set_num_threads(1)
@@ -271,7 +307,7 @@ def main(argv=None) -> int:
             print(f'{name}: {out / (name + ".json")} exists, skipped (--force retrains)', flush=True); continue
         spec, t = SPECS[name], time.time()
         print(f'{name}: training ({spec["kind"]})', flush=True)
-        res = {'recipe': train_recipe, 'fixed': train_fixed, 'watch': train_watch}[spec['kind']](name, spec, runs)
+        res = {'recipe': train_recipe, 'fixed': train_fixed, 'watch': train_watch, 'arc_watch': train_arc_watch}[spec['kind']](name, spec, runs)
         write(name, spec, res, out, ['python', 'benchmarks/train_zoo.py', *(argv if argv is not None else sys.argv[1:])],
               time.time() - t)
     return 0

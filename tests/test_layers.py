@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / 'trm_course'
 LAYERS = [('core',), ('grids', 'arc', 'sudoku', 'maze', 'arc_data', 'dataset'),
           ('layers', 'network', 'recursion', 'supervision', 'halting', 'reference', 'hrm', 'tiny'),
           ('ema', 'optim', 'recipes', 'train', 'checkpoint'),
-          ('experiments', 'maze_experiments', 'arc_eval', 'watch', 'ablations', 'test_time'), ('cli',)]
+          ('experiments', 'maze_experiments', 'arc_eval', 'watch', 'ablations', 'test_time', 'zoo'), ('cli',)]
 LAYER = {m: i for i, mods in enumerate(LAYERS) for m in mods}
 
 

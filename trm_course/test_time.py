@@ -204,10 +204,30 @@ def _train_preset(size: int, data, steps: int, seed: int):
     if tr.ema is not None: tr.ema.copy_to(tr.model)
     return tr.model.model.eval(), tr.model_cfg
 
+def _shipped_sudoku(size: int, steps: int, seed: int, data):
+    """The zoo's model (chapter 24) trained by exactly this run: the recipe as it is today (every resolved setting but
+    the folders), these steps and seed, this dataset; else None."""
+    from pathlib import Path
+    try: from trm_course import zoo
+    except ImportError: return None
+    from trm_course.recipes import get_recipe
+    want = get_recipe(f'sudoku{size}_cpu', data=str(data), max_steps=steps, seed=seed).to_dict()
+    same = lambda cfg: {k: v for k, v in cfg.items() if k not in ('data', 'out_dir')} == \
+        {k: v for k, v in want.items() if k not in ('data', 'out_dir')}
+    for name in zoo.names():
+        c = zoo.card(name)
+        if (c['training']['kind'] == 'fixed' and c['data'].get('folder') == Path(data).name
+                and same(c['training']['config'])):
+            return zoo.load(name, device='cpu')
+    return None
+
+
+# %% ../nbs/23_test_time.ipynb #eec0f84c
 def trained_sudoku(size: int = 4, steps: int = 250, seed: int = 0, verbose: bool = True):
     """The course's CPU model for `size`x`size` Sudoku (preset `sudoku{size}_cpu`, chapter 17's generated data with
     the sizes of `SUDOKU_DATA`) after `steps` training steps with training seed `seed`: EMA weights, eval mode.
-    Trained once, then loaded from cache_dir('models'). Returns (model, data root)."""
+    The package's model of exactly this run if it ships one (`trm_course.zoo`), else trained once and then loaded
+    from cache_dir('models'). Returns (model, data root)."""
     from trm_course.sudoku import sudoku_data
     from trm_course.network import TRMConfig
     from trm_course.recursion import TRM
@@ -215,6 +235,10 @@ def trained_sudoku(size: int = 4, steps: int = 250, seed: int = 0, verbose: bool
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f'trained_sudoku: steps={steps!r} must be a positive integer')
     data = sudoku_data(size, **SUDOKU_DATA[size])
+    shipped = _shipped_sudoku(size, steps, seed, data)
+    if shipped is not None:
+        if verbose: print(f'{size}x{size} model: the shipped model {shipped.zoo_name!r} ({steps} training steps, seed {seed})')
+        return shipped, data
     key = hashlib.sha256(repr((size, steps, seed, data.name, torch.__version__.split('+')[0])).encode()).hexdigest()[:12]
     path = cache_dir('models') / f'test_time_sudoku{size}_{steps}_{seed}_{key}.pt'
     if path.exists():
