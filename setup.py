@@ -23,6 +23,7 @@ lic = licenses[cfg['license'].lower()]
 min_python = cfg['min_python']
 requirements = cfg.get('requirements', '').split()
 dev_requirements = cfg.get('dev_requirements', '').split()
+docs_requirements = cfg.get('docs_requirements', '').split()   # the website (tools/docs.py); dev includes it
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -52,7 +53,7 @@ setuptools.setup(
                   cfg['lib_path'] + '.results': ['*.json', '*.txt'],
                   cfg['lib_path']: ['models/*.pt', 'models/*.test.npz', 'models/*.json', 'models/*.md']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require={'dev': dev_requirements + docs_requirements, 'docs': docs_requirements},
     python_requires='>=' + min_python,
     zip_safe=False,
     entry_points={
