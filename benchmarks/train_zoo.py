@@ -15,7 +15,7 @@ which the card then reports as not converged). CPU time is this process's CPU ti
 (`Trainer.train_cpu_seconds`; evaluations excluded), with one torch thread.
 """
 from __future__ import annotations
-import argparse, dataclasses, datetime, hashlib, json, os, platform, shlex, subprocess, sys, time
+import argparse, dataclasses, datetime, hashlib, json, os, platform, shlex, shutil, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,7 @@ SPECS = {
                                   'tasks (it saw their demonstrations), not on unseen tasks; a fixed 750-step run, not converged.'),
 }
 # the default order: the small models the chapters load first, the longest run last
-ORDER = ('sudoku4_cpu_250', 'watch_sudoku4', 'watch_maze5', 'sudoku4_cpu', 'maze_small_cpu', 'sudoku6_cpu', 'watch_arc_tiny')
+ORDER = ('sudoku4_cpu_250', 'watch_sudoku4', 'watch_maze5', 'watch_arc_tiny', 'sudoku4_cpu', 'maze_small_cpu', 'sudoku6_cpu')
 assert sorted(ORDER) == sorted(SPECS)
 
 
@@ -133,8 +133,9 @@ def train_recipe(name: str, spec: dict, runs: Path) -> dict:
     root = build_data(spec['data'])
     cfg = get_recipe(spec['recipe'], data=str(root), max_steps=spec['max_steps'], out_dir=str(runs / name), progress=False,
                      eval_every=spec['eval_every'], keep_checkpoints=2, device='cpu')
-    tr = Trainer(cfg, verbose=True)
     last = latest_checkpoint(cfg.out_dir)
+    if last is None and Path(cfg.out_dir).exists(): shutil.rmtree(cfg.out_dir)   # a run stopped before its first checkpoint
+    tr = Trainer(cfg, verbose=True)
     if last is not None:
         load_checkpoint(tr, last)
         from trm_course.train import read_log
