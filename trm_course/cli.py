@@ -4,13 +4,13 @@
 
 # %% ../nbs/99_cli.ipynb #e35a35ab
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, shlex, sys, time
 from pathlib import Path
 
 import trm_course
 
 # %% auto #0
-__all__ = ['DATA_NAMES', 'DATA_KINDS', 'build_data_main', 'train_main', 'evaluate_main', 'quickstart_main',
+__all__ = ['DATA_NAMES', 'DATA_KINDS', 'TRAIN_EPILOG', 'build_data_main', 'train_main', 'evaluate_main', 'quickstart_main',
            'add_quickstart_arguments', 'add_build_data_arguments', 'add_train_arguments', 'add_evaluate_arguments',
            'build_parser', 'main']
 
@@ -19,11 +19,19 @@ def _fail(e: Exception) -> int:
     print(f'error: {e}', file=sys.stderr)
     return 2
 
+def _check_counts(args) -> None:
+    "--n-train/--n-test must be positive, --n-aug at least 0 (one ValueError naming the option)."
+    for opt, least in (('n_train', 1), ('n_test', 1), ('n_aug', 0)):
+        v = getattr(args, opt)
+        if v is not None and v < least:
+            raise ValueError(f'--{opt.replace("_", "-")} {v}: must be {"a positive integer" if least else "0 or more"}')
+
 def build_data_main(args) -> int:
     "Build a dataset in the reference's format; prints its folder (the `data=` of a training run)."
     from trm_course.sudoku import build_sudoku4_data
     from trm_course.train import resolve_data
     try:
+        _check_counts(args)
         out = Path(args.out) if args.out else resolve_data(DATA_NAMES[args.kind])
         k, n = args.kind, lambda v, d: d if v is None else v
         if k == 'sudoku4':
@@ -56,39 +64,93 @@ def build_data_main(args) -> int:
     return 0
 
 # %% ../nbs/99_cli.ipynb #1496e047
+def _rerun(args, resume: list[str], takes_value: bool = True, world_size: int = 1) -> str:
+    """The command line that ran `args` (`main` keeps it in `args.argv`), with its --resume/--overwrite replaced by
+    `resume`: what an interrupted run prints so that it can be continued."""
+    argv = getattr(args, 'argv', None) or [args.command, *([args.recipe] if getattr(args, 'recipe', None) else []),
+                                           *getattr(args, 'overrides', [])]
+    keep, skip = [], False
+    for a in argv:
+        if skip: skip = False; continue
+        if a == '--resume': skip = takes_value; continue
+        if a.startswith('--resume=') or a == '--overwrite': continue
+        keep.append(a)
+    prog = 'trm-course' if world_size == 1 else f'torchrun --nproc-per-node {world_size} -m trm_course.cli'
+    return ' '.join([prog] + [shlex.quote(a) for a in keep + resume])
+
+def _interrupted(e: BaseException, how: str, rank: int = 0) -> int:
+    "One line for a run stopped by a signal; the exit status 128 + signal (130 Ctrl-C, 143 SIGTERM)."
+    from trm_course.train import TrainingInterrupted
+    if isinstance(e, TrainingInterrupted):
+        if rank == 0: print(f'interrupted at step {e.step}; resume with: {how}', file=sys.stderr, flush=True)
+        return e.exit_code
+    if rank == 0: print(f'stopped at once ({e or "interrupted"}); resume from the last complete checkpoint with: {how}',
+                        file=sys.stderr, flush=True)
+    return 130
+
 def train_main(args) -> int:
-    "Train a recipe (with overrides); under torchrun every process runs this. Resumes with --resume."
+    """Train a recipe (with overrides); under torchrun every process runs this. An out_dir that already holds a run
+    needs --resume auto (continue) or --overwrite (start over). Ctrl-C or SIGTERM: the current step finishes, its
+    checkpoint is written, one line says how to resume, and the exit status is 130 (SIGINT) or 143 (SIGTERM)."""
     from trm_course.recipes import describe_recipes, get_recipe
     if args.list: print(describe_recipes()); return 0
     try:
         cfg = get_recipe(args.recipe, *args.overrides)
     except ValueError as e: return _fail(e)
     if args.print_config: print(cfg); return 0
+    if args.resume and args.overwrite: return _fail(ValueError('give --resume or --overwrite, not both'))
     import torch.distributed as dist
-    from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint
+    from trm_course.checkpoint import CheckpointError, load_checkpoint
     from trm_course.dataset import DatasetFormatError
-    from trm_course.train import Trainer, init_distributed
+    from trm_course.train import RunExistsError, Trainer, existing_run, init_distributed
+    tr = None
     try:
+        found = existing_run(cfg.out_dir)
+        if found and not (args.resume or args.overwrite):   # before anything is loaded or built
+            raise RunExistsError(f'{cfg.out_dir} already holds a training run ({found}); add --resume auto to continue '
+                                 f'it, or --overwrite to delete it and start over (or give another out_dir=...)')
         init_distributed()
-        tr = Trainer(cfg)
-        if args.resume:
-            src = latest_checkpoint(cfg.out_dir) if args.resume == 'auto' else args.resume
-            if src is not None:
-                p = load_checkpoint(tr, src)
-                if tr.rank == 0: print(f'resumed from {p} at step {tr.step}')
+        tr = Trainer(cfg, if_exists='resume' if args.resume == 'auto' else 'overwrite' if args.overwrite else 'error')
+        if args.resume and args.resume != 'auto':
+            p = load_checkpoint(tr, args.resume)
+            if tr.rank == 0: print(f'resumed from {p} at step {tr.step}')
+        tr.prepare_out_dir()                                 # --resume auto loads here, --overwrite deletes here
         if tr.rank == 0: print(cfg); print(f'{tr.total_steps} steps on {tr.world_size} process(es), {tr.device}, {tr.precision}')
         last = tr.fit()
         if tr.rank == 0:
             ev = [r for r in tr.history if r['kind'] == 'eval']
             print(json.dumps({'last_train': last, 'last_eval': ev[-1] if ev else None}, indent=1))
     except (ValueError, CheckpointError, DatasetFormatError, FileNotFoundError) as e: return _fail(e)
+    except KeyboardInterrupt as e:
+        return _interrupted(e, _rerun(args, ['--resume', 'auto'], world_size=tr.world_size if tr else 1), tr.rank if tr else 0)
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     return 0
 
 # %% ../nbs/99_cli.ipynb #08b3235a
+def _valid_checkpoints(folder, most: int = 5) -> list[tuple[Path, int]]:
+    "(file, step) of the newest readable checkpoints in a run's checkpoints/ folder (at most `most`), newest first."
+    from trm_course.checkpoint import CheckpointError, list_checkpoints, read_checkpoint
+    out = []
+    for p in reversed(list_checkpoints(folder)):
+        try: out.append((p, int(read_checkpoint(p)['step'])))
+        except (CheckpointError, KeyError, TypeError, ValueError): continue
+        if len(out) == most: break
+    return out
+
+def _unreadable(src: Path, e: Exception) -> Exception:
+    "A CheckpointError for an unreadable checkpoint that names the readable ones beside it and how to evaluate one."
+    from trm_course.checkpoint import CheckpointError
+    run = src.parent.parent if src.parent.name == 'checkpoints' else None
+    ok = [(p, s) for p, s in _valid_checkpoints(run) if p != src] if run is not None else []
+    if not ok: return e
+    listed = ', '.join(f'{p.name} (step {s})' for p, s in ok)
+    return CheckpointError(f'{e}\n  readable checkpoints beside it, newest first: {listed}\n  evaluate one by giving '
+                           f'its file: trm-course evaluate {shlex.quote(str(ok[0][0]))}')
+
 def evaluate_main(args) -> int:
-    "Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON."
+    """Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON. The positional argument is a
+    checkpoint file or a run folder (its latest checkpoint); an unreadable one names the readable ones beside it."""
     from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint, read_checkpoint
     from trm_course.dataset import DatasetFormatError
     from trm_course.recipes import TrainConfig
@@ -98,7 +160,8 @@ def evaluate_main(args) -> int:
         if src.is_dir():
             src = latest_checkpoint(src)
             if src is None: raise CheckpointError(f'no checkpoint in {Path(args.checkpoint) / "checkpoints"}')
-        state = read_checkpoint(src)
+        try: state = read_checkpoint(src)
+        except CheckpointError as e: raise _unreadable(src, e) from None
         cfg = TrainConfig.from_dict(state['config']).overrides(args.overrides).replace(progress=False)
         tr = Trainer(cfg)
         load_checkpoint(tr, src)
@@ -108,12 +171,14 @@ def evaluate_main(args) -> int:
     return 0
 
 def quickstart_main(args) -> int:
-    "`trm-course quickstart`: 0, or 3 when --minutes stopped the training before --steps (an unfinished result)."
+    """`trm-course quickstart`: 0, or 3 when --minutes stopped the training before --steps (an unfinished result);
+    130/143 after Ctrl-C/SIGTERM (its checkpoint is kept: --resume continues)."""
     from trm_course.train import quickstart
     try:
         s = quickstart(out_dir=args.out, minutes=args.minutes, seed=args.seed, steps=args.steps, threads=args.threads,
-                       device=args.device, compile=args.compile)
+                       device=args.device, compile=args.compile, run_dir=args.run_dir, resume=args.resume)
     except ValueError as e: return _fail(e)
+    except KeyboardInterrupt as e: return _interrupted(e, _rerun(args, ['--resume'], takes_value=False))
     return 3 if s['stopped_early'] else 0
 
 # %% ../nbs/99_cli.ipynb #29a2664a
@@ -142,6 +207,10 @@ def add_quickstart_arguments(p) -> None:
                    help='CPU threads (default: the cores free at the start, at most 2: a busy machine gets 1)')
     p.add_argument('--device', default='auto', help="'auto' (a GPU if there is one, else the CPU), 'cpu', 'cuda', ...")
     p.add_argument('--compile', action='store_true', help='torch.compile the tiny network (slow start; for GPUs)')
+    p.add_argument('--run-dir', default=None, help='folder of the run: log.jsonl, checkpoints/, quickstart.json and the '
+                   'data (default: --out)')
+    p.add_argument('--resume', action='store_true', help='continue the run in --run-dir from its checkpoint '
+                   '(default: a new quickstart replaces it)')
 
 def add_build_data_arguments(p) -> None:
     "Arguments of `trm-course build-data` (see build_data_main)."
@@ -153,6 +222,19 @@ def add_build_data_arguments(p) -> None:
     p.add_argument('--source', default='auto', help="sudoku/maze: 'hf' (the published files), 'generated' or 'auto'")
     p.add_argument('--seed', type=int, default=0)
 
+TRAIN_EPILOG = """common keys (key=value, after the recipe):
+  max_steps=N          training steps (default: the recipe's epochs decide)
+  lr=X                 learning rate
+  global_batch_size=N  examples per step, over all processes
+  eval_every=N         evaluate (and checkpoint) every N steps; eval_every=none: only at the end
+  out_dir=DIR          where log.jsonl and checkpoints/ go
+  data=DIR             the dataset folder (or its name in the course cache)
+  model.T=N, model.hidden_size=N, ...  the model's settings
+every key and its value: trm-course train RECIPE --print-config
+
+Ctrl-C or SIGTERM: the current step finishes, its checkpoint is written, and one line says how to resume
+(exit status 130 for Ctrl-C, 143 for SIGTERM); a second Ctrl-C stops at once."""
+
 def add_train_arguments(p) -> None:
     "Arguments of `trm-course train` (see train_main)."
     p.add_argument('recipe', nargs='?', default='sudoku4_cpu',
@@ -160,7 +242,10 @@ def add_train_arguments(p) -> None:
     p.add_argument('overrides', nargs='*', help='key=value changes to the recipe, e.g. lr=3e-4 model.T=2 ema=false data=path')
     p.add_argument('--list', action='store_true', help='list the recipes and exit')
     p.add_argument('--resume', default=None, help="a checkpoint file, a run folder, or 'auto' (= the latest in out_dir if any)")
+    p.add_argument('--overwrite', action='store_true', help='out_dir already holds a run: delete its checkpoints and '
+                   'log.jsonl and start over (without --resume or --overwrite such a run is refused)')
     p.add_argument('--print-config', action='store_true', help='print the resolved configuration and exit (no training)')
+    p.formatter_class, p.epilog = argparse.RawDescriptionHelpFormatter, TRAIN_EPILOG
 
 def add_evaluate_arguments(p) -> None:
     "Arguments of `trm-course evaluate` (see evaluate_main)."
@@ -195,11 +280,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `trm-course` console script."
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if getattr(args, 'func', None) is None:
         parser.print_help()
         return 2
-    return args.func(args)
+    args.argv = argv                    # the command line as given: an interrupted run prints how to resume it
+    try: return args.func(args)
+    except KeyboardInterrupt:           # Ctrl-C outside a training loop (loading data, building a dataset, ...)
+        print('interrupted', file=sys.stderr)
+        return 130
 
 # `python -m trm_course.cli ...` (e.g. under torchrun); a notebook kernel is `__main__` too, but runs another file
 if __name__ == '__main__' and Path(sys.argv[0]).name == 'cli.py': sys.exit(main())

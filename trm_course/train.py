@@ -25,9 +25,10 @@ from .sudoku import build_sudoku4_data, plot_solved
 from .recipes import TrainConfig, get_recipe, describe_recipes
 
 # %% auto #0
-__all__ = ['patch_to', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset', 'data_signature',
-           'EpochBatches', 'SplitBatches', 'collate_batch', 'make_loader', 'dist_info', 'init_distributed',
-           'StepMetrics', 'load_data', 'build_model', 'Trainer', 'read_log', 'Callback', 'JsonlLog', 'Evaluate',
+__all__ = ['IF_EXISTS', 'patch_to', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset',
+           'data_signature', 'EpochBatches', 'SplitBatches', 'collate_batch', 'make_loader', 'dist_info',
+           'init_distributed', 'StepMetrics', 'load_data', 'build_model', 'Trainer', 'read_log', 'Callback',
+           'RunExistsError', 'existing_run', 'TrainingInterrupted', 'halted_metrics', 'JsonlLog', 'Evaluate',
            'Checkpoint', 'ProgressBar', 'Budget', 'plot_log', 'LivePlot', 'SaveCurve', 'free_cores', 'cpu_threads',
            'quickstart']
 
@@ -70,10 +71,18 @@ def resolve_data(data: str) -> Path:
     if p.exists() or p.is_absolute() or len(p.parts) > 1: return p
     return cache_root() / 'datasets' / data
 
+def _build_hint(root: Path) -> str:
+    "How to build the dataset `root` names: `trm-course build-data KIND` (the kinds of chapter 99's DATA_NAMES)."
+    from trm_course.cli import DATA_NAMES         # light: the command line's table of datasets, no torch
+    kinds = [k for k, name in DATA_NAMES.items() if name == root.name]
+    if kinds and root == cache_root() / 'datasets' / root.name: return f'build it first: `trm-course build-data {kinds[0]}`'
+    return (f'build it first: `trm-course build-data KIND --out {root}`, KIND one of {", ".join(DATA_NAMES)}' if not kinds
+            else f'build it first: `trm-course build-data {kinds[0]} --out {root}`')
+
 def check_dataset(root, splits=('train',)) -> None:
     "One DatasetFormatError listing every missing file of `splits` (before anything is loaded or written)."
     root = Path(root)
-    if not root.is_dir(): raise DatasetFormatError(f'dataset folder {root} does not exist (build it first, e.g. `trm-course build-data`)')
+    if not root.is_dir(): raise DatasetFormatError(f'dataset folder {root} does not exist ({_build_hint(root)})')
     want = ['identifiers.json'] + [f'{s}/{f}' for s in splits for f in ['dataset.json'] + [f'all__{x}.npy' for x in FIELDS]]
     missing = [w for w in want if not (root / w).exists()]
     if missing: raise DatasetFormatError(f'dataset {root} is incomplete: missing {", ".join(missing)}')
@@ -173,11 +182,20 @@ def build_model(cfg, meta: dict, precision: str, batch_size: int, build=None):
                                   exploration_prob=model_cfg.halt_exploration_prob, halt_loss_weight=cfg.halt_loss_weight)
 
 # %% ../nbs/15_trainer.ipynb #f7a10001
+IF_EXISTS = ('error', 'resume', 'overwrite')   # Trainer(if_exists=...): an earlier run in out_dir
+
 class Trainer:
     "TRM training as the reference does it: ACT with continuous refill, AdamATan2 + sparse sign-SGD, warm-up, EMA, evaluation."
-    def __init__(self, cfg: TrainConfig, verbose: bool = True, build=None):
-        "`build(model_cfg, cfg)`, if given, makes the trained module instead of `TRMWithLoss(TRM(model_cfg))` (model variants)."
-        self.cfg, self.verbose = cfg, verbose
+    def __init__(self, cfg: TrainConfig, verbose: bool = True, build=None, if_exists: str = 'error'):
+        """`build(model_cfg, cfg)`, if given, makes the trained module instead of `TRMWithLoss(TRM(model_cfg))` (model
+        variants). `if_exists`: what the first `fit` does when `out_dir` already holds a run (checkpoints or a
+        log.jsonl) that this trainer did not load: 'error' (refuse, the default), 'resume' (continue from its latest
+        checkpoint) or 'overwrite' (delete its checkpoints and log, start over). See `prepare_out_dir`."""
+        if if_exists not in IF_EXISTS: raise ValueError(f'if_exists={if_exists!r} must be one of {IF_EXISTS}')
+        ms = cfg.max_steps
+        if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or ms < 1):
+            raise ValueError(f'max_steps={ms!r} must be a positive integer (or none: then `epochs` decides)')
+        self.cfg, self.verbose, self.if_exists = cfg, verbose, if_exists
         self.rank, self.world_size = dist_info()
         if cfg.global_batch_size % self.world_size:
             raise ValueError(f'global_batch_size {cfg.global_batch_size} is not divisible by the number of processes '
@@ -214,6 +232,9 @@ class Trainer:
         self.train_seconds = self.train_cpu_seconds = 0.0
         self.callbacks, self.should_stop, self.stop_reason, self.last_eval, self.last_train = [], False, None, None, {}
         self._t0 = time.time()
+        # the folder check of the first `fit`, and the interrupt state (see `prepare_out_dir` and `fit`)
+        self._claimed, self._signal, self._signal_time, self._ctl = False, None, 0.0, None
+        self.interrupted, self.interrupt_checkpoint = None, None
 
     def elapsed(self) -> float: return round(time.time() - self._t0, 2)
 
@@ -298,6 +319,7 @@ def evaluate(self, split: str = 'test', use_ema: bool = True, max_examples: int 
         with ctx:
             for batch, n, size in self.eval_batches(split):
                 if max_examples is not None and seen >= max_examples: break
+                if self._signal is not None and self.world_size == 1: raise _Abandon()   # interrupted: `fit` saves and stops
                 seen += size
                 batch = _to(self.check_batch(batch), self.device)
                 metrics, outputs = self.eval_batch(batch)
@@ -362,11 +384,12 @@ def read_log(path) -> list[dict]:
 
 # %% ../nbs/15_trainer.ipynb #c7b00002
 class Callback:
-    "A hook into `Trainer.fit`: override any of the five methods below (see the table above); each gets the trainer."
+    "A hook into `Trainer.fit`: override any of the six methods below (see the table above); each gets the trainer."
     def on_fit_start(self, tr): pass
     def on_step_end(self, tr, metrics): pass
     def on_epoch_end(self, tr): pass
     def on_eval_end(self, tr, record): pass
+    def on_interrupt(self, tr): pass
     def on_fit_end(self, tr): pass
 
 @patch_to(Trainer)
@@ -381,13 +404,111 @@ def stop(self, reason: str) -> None:
     self.log({'kind': 'stop', 'step': self.step, 'epoch': self.epoch, 'time': self.elapsed(), 'reason': reason})
     if self.verbose and self.rank == 0: print(f'training stopped at step {self.step}: {reason}', flush=True)
 
+# %% ../nbs/15_trainer.ipynb #a7c10002
+class RunExistsError(ValueError):
+    "`out_dir` already holds a run (checkpoints or a log.jsonl) and the trainer was not told what to do with it."
+
+def existing_run(out_dir) -> str | None:
+    "What an earlier run left in `out_dir` ('2 checkpoint(s), the latest step_00000020.pt, and log.jsonl'), or None."
+    from trm_course.checkpoint import list_checkpoints
+    cps, log = list_checkpoints(out_dir), (Path(out_dir) / 'log.jsonl').exists()
+    if not cps and not log: return None
+    return ', and '.join(([f'{len(cps)} checkpoint(s), the latest {cps[-1].name}'] if cps else []) + (['log.jsonl'] if log else []))
+
+@patch_to(Trainer)
+def prepare_out_dir(self) -> None:
+    """Once, before the first step of a trainer that did not load a checkpoint: apply `if_exists` to what an earlier
+    run left in `out_dir` (`fit` calls it; every rank must)."""
+    if self._claimed: return
+    self._claimed = True
+    if self.world_size > 1: dist.barrier()                   # every rank looks before rank 0 deletes anything
+    if self.resumed_from is not None or self.step > 0: return  # continuing a loaded checkpoint: the folder is its run
+    found = existing_run(self.out_dir)
+    if found is None: return
+    if self.if_exists == 'error':
+        raise RunExistsError(f'{self.out_dir} already holds a run ({found}): Trainer(..., if_exists="resume") continues '
+                             f'it, if_exists="overwrite" deletes it and starts over; or choose another out_dir')
+    from trm_course.checkpoint import list_checkpoints, load_checkpoint
+    if self.if_exists == 'resume' and list_checkpoints(self.out_dir):
+        p = load_checkpoint(self, self.out_dir)
+        if self.verbose and self.rank == 0: print(f'resumed from {p} at step {self.step}', flush=True)
+        return
+    if self.rank == 0:                     # 'overwrite' (or 'resume' with a log but no checkpoint): start over
+        for p in list_checkpoints(self.out_dir): p.unlink()
+        self.log_path.unlink(missing_ok=True)
+    if self.world_size > 1: dist.barrier()
+
+class TrainingInterrupted(KeyboardInterrupt):
+    "`fit` stopped on SIGINT (Ctrl-C) or SIGTERM after a complete step; `checkpoint`: that step's file (None: no `Checkpoint`)."
+    def __init__(self, step: int, signal_name: str, checkpoint=None):
+        self.step, self.signal_name, self.checkpoint = step, signal_name, checkpoint
+        where = f'checkpoint {checkpoint}' if checkpoint else 'no checkpoint (this fit had no Checkpoint callback)'
+        super().__init__(f'training interrupted by {signal_name} at step {step}; {where}')
+    @property
+    def exit_code(self) -> int:
+        "The shell's convention: 128 + the signal number (130 for SIGINT, 143 for SIGTERM)."
+        import signal
+        return 128 + int(getattr(signal, self.signal_name, signal.SIGINT))
+
+class _Abandon(Exception):
+    "An evaluation given up because a signal asked to stop (one process only)."
+
+@contextlib.contextmanager
+def _catch_signals(tr):
+    """While `fit` runs (in the main thread): the first SIGINT/SIGTERM only sets `tr._signal`, so the current step
+    finishes; a second one raises KeyboardInterrupt at once. Under torchrun the launcher forwards the signal it got to
+    every worker, so there a repeat within 2 s counts as the same signal. A signal the process ignores (a background
+    job's SIGINT) stays ignored."""
+    import signal, threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    grace = 2.0 if 'TORCHELASTIC_RUN_ID' in os.environ else 0.0
+    def handler(signum, frame):
+        if tr._signal is None:
+            tr._signal, tr._signal_time = signum, time.monotonic()
+        elif time.monotonic() - tr._signal_time >= grace:
+            raise KeyboardInterrupt(f'{signal.Signals(signum).name} again: stopped at once')
+    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, 'SIGTERM') else [])
+    old = {s: signal.signal(s, handler) for s in sigs if signal.getsignal(s) is not signal.SIG_IGN}   # ignored stays ignored
+    try: yield
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
+        tr._signal = None
+
+@patch_to(Trainer)
+def _poll_interrupt(self) -> bool:
+    "True if a signal asked to stop. With several processes they agree (a tiny gloo all_reduce), so all stop together."
+    sig = self._signal or 0
+    if self.world_size > 1:
+        if self._ctl is None:
+            self._ctl = dist.group.WORLD if dist.get_backend() == 'gloo' else dist.new_group(backend='gloo')
+        flag = torch.tensor([float(sig)])
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self._ctl)   # on the CPU: no GPU sync
+        sig = int(flag.item())
+    if sig and self.interrupted is None:
+        import signal
+        self.interrupted = signal.Signals(sig).name
+    return bool(sig)
+
+@patch_to(Trainer)
+def _end_interrupted(self, fit_ended: bool):
+    "After an interrupted step: log the stop, let the callbacks save (`on_interrupt`), end the fit, raise TrainingInterrupted."
+    self.should_stop, self.stop_reason = True, f'interrupted by {self.interrupted}'
+    self.log({'kind': 'stop', 'step': self.step, 'epoch': self.epoch, 'time': self.elapsed(), 'reason': self.stop_reason})
+    self.emit('on_interrupt')
+    if not fit_ended: self.emit('on_fit_end')
+    raise TrainingInterrupted(self.step, self.interrupted, self.interrupt_checkpoint)
+
 # %% ../nbs/15_trainer.ipynb #c7b00003
 @patch_to(Trainer)
 def fit(self, steps: int | None = None, callbacks=None) -> dict:
     """Train until `total_steps`, `steps` more steps, or a callback's `stop`. `callbacks`: a list of `Callback`s; None ->
-    `config_callbacks()` + `SaveCurve()` (what the config asks for). Returns the last train record logged ({} if none)."""
+    `config_callbacks()` + `SaveCurve()` (what the config asks for). Returns the last train record logged ({} if none).
+    Raises `RunExistsError` if `out_dir` holds another run (see `if_exists`), `TrainingInterrupted` after Ctrl-C/SIGTERM."""
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 0):
         raise ValueError(f'fit: steps={steps!r} must be a non-negative integer or None')
+    self.prepare_out_dir()                   # the first fit: an earlier run in out_dir? (`if_exists`)
     end = self.total_steps if steps is None else min(self.total_steps, self.step + steps)
     if self.resumed_from is not None: self._trim_log(); self.resumed_from = None
     self._t0 = time.time() - (self.history[-1]['time'] if self.history and 'time' in self.history[-1] else 0)
@@ -395,24 +516,33 @@ def fit(self, steps: int | None = None, callbacks=None) -> dict:
     bad = [cb for cb in self.callbacks if not isinstance(cb, Callback)]
     if bad: raise ValueError(f'fit: callbacks must be Callback instances, got {bad}')
     self.end_step, self.should_stop, self.stop_reason, self.last_train = end, False, None, {}
-    self.emit('on_fit_start')
-    while self.step < end and not self.should_stop:
-        n = 0
-        t, c = time.perf_counter(), time.process_time()
-        for batch in self.batches():
-            if self.step >= end or self.should_stop: break
-            m = self.train_step(self.check_batch(batch))
-            self.batch_in_epoch += 1; n += 1
-            self.train_seconds += time.perf_counter() - t; self.train_cpu_seconds += time.process_time() - c
-            self.emit('on_step_end', m)
-            t, c = time.perf_counter(), time.process_time()
-        else:
-            if n == 0 and self.batch_in_epoch == 0:
-                raise ValueError(f'the train split of {self.data_root} has fewer examples than one global batch '
-                                 f'({self.cfg.global_batch_size}); lower global_batch_size')
-            self.epoch += 1; self.batch_in_epoch = 0
-            self.emit('on_epoch_end')
-    self.emit('on_fit_end')
+    self.interrupted, self.interrupt_checkpoint, ended = None, None, False
+    with _catch_signals(self):              # Ctrl-C / SIGTERM: finish the step, save, raise TrainingInterrupted
+        try:
+            self.emit('on_fit_start')
+            while self.step < end and not self.should_stop:
+                n = 0
+                t, c = time.perf_counter(), time.process_time()
+                for batch in self.batches():
+                    if self.step >= end or self.should_stop: break
+                    m = self.train_step(self.check_batch(batch))
+                    self.batch_in_epoch += 1; n += 1
+                    self.train_seconds += time.perf_counter() - t; self.train_cpu_seconds += time.process_time() - c
+                    self.emit('on_step_end', m)
+                    if self._poll_interrupt(): break
+                    t, c = time.perf_counter(), time.process_time()
+                else:
+                    if n == 0 and self.batch_in_epoch == 0:
+                        raise ValueError(f'the train split of {self.data_root} has fewer examples than one global batch '
+                                         f'({self.cfg.global_batch_size}); lower global_batch_size')
+                    self.epoch += 1; self.batch_in_epoch = 0
+                    self.emit('on_epoch_end')
+                if self.interrupted: break
+        except _Abandon: pass
+        try:
+            if not self._poll_interrupt(): ended = True; self.emit('on_fit_end')
+        except _Abandon: pass
+        if self._poll_interrupt(): self._end_interrupted(ended)
     return self.last_train
 
 # %% ../nbs/15_trainer.ipynb #c8b00002
@@ -422,13 +552,20 @@ def _positive_int(owner: str, name: str, v, none_ok: bool = True):
         raise ValueError(f'{owner}: {name}={v!r} must be a positive integer' + (' or None' if none_ok else ''))
     return v
 
+def halted_metrics(metrics) -> dict:
+    """A step's metrics without the ones that average over the rows that halted at that step (accuracies, steps) when
+    none did (`count` 0): there is no accuracy to report then, and 0 would be a false one."""
+    m = dict(metrics.items())
+    if m.get('count', 1) > 0: return m
+    return {k: v for k, v in m.items() if k in ('count', 'lr') or k.endswith('loss')}
+
 class JsonlLog(Callback):
-    "Every `every` steps (and at the run's last step): a 'train' record of the step's metrics, via `tr.log`."
+    "Every `every` steps (and at the run's last step): a 'train' record of the step's metrics (`halted_metrics`), via `tr.log`."
     def __init__(self, every: int = 10): self.every = _positive_int('JsonlLog', 'every', every, none_ok=False)
     def on_step_end(self, tr, metrics):
         if tr.step % self.every and tr.step != tr.total_steps: return
         rec = {'kind': 'train', 'step': tr.step, 'epoch': tr.epoch, 'time': tr.elapsed(),
-               **{f'train/{k}': v for k, v in metrics.items()}}
+               **{f'train/{k}': v for k, v in halted_metrics(metrics).items()}}
         tr.log(rec)
         tr.last_train = rec
 
@@ -459,32 +596,39 @@ class Evaluate(Callback):
     def on_epoch_end(self, tr):
         if self.every_epochs and tr.epoch % self.every_epochs == 0 and self.at_step != tr.step: self._run(tr)
     def on_fit_end(self, tr):
+        if tr.interrupted: return                       # stopping: no evaluation now (the next run does it)
         done = tr.step == tr.total_steps
         if (self.at_end == 'always' or (self.at_end == 'done' and done)) and self.at_step != tr.step: self._run(tr)
 
 # %% ../nbs/15_trainer.ipynb #c8b00008
 class Checkpoint(Callback):
-    "Save a checkpoint (chapter 16) after every evaluation (`after_eval`) and every `every_steps` steps; every rank runs it."
+    "Save a checkpoint (chapter 16) after every evaluation (`after_eval`), every `every_steps` steps and on an interrupt; every rank runs it."
     def __init__(self, every_steps: int | None = None, after_eval: bool = True):
-        self.every_steps, self.after_eval, self.saved_at = _positive_int('Checkpoint', 'every_steps', every_steps), after_eval, None
+        self.every_steps, self.after_eval, self.saved_at, self.path = _positive_int('Checkpoint', 'every_steps', every_steps), after_eval, None, None
     def _save(self, tr) -> None:
-        tr.save(); self.saved_at = tr.step
+        self.path = tr.save(); self.saved_at = tr.step
     def on_eval_end(self, tr, record):
         if self.after_eval: self._save(tr)
     def on_step_end(self, tr, metrics):
         if self.every_steps and tr.step % self.every_steps == 0 and self.saved_at != tr.step: self._save(tr)
+    def on_interrupt(self, tr):
+        if self.saved_at != tr.step: self._save(tr)     # the last complete step, whatever the schedule
+        tr.interrupt_checkpoint = self.path
 
 # %% ../nbs/15_trainer.ipynb #c8b0000c
 class ProgressBar(Callback):
     "A tqdm bar over the steps of `fit` (rank 0): loss and accuracy every `every` steps, exact accuracy after evaluations."
-    def __init__(self, every: int = 10): self.every, self.bar = _positive_int('ProgressBar', 'every', every, none_ok=False), None
+    def __init__(self, every: int = 10):
+        self.every, self.bar, self.acc = _positive_int('ProgressBar', 'every', every, none_ok=False), None, None
     def on_fit_start(self, tr):
         from tqdm.auto import tqdm
         self.bar = tqdm(total=tr.end_step, initial=tr.step, disable=tr.rank != 0, desc='train', dynamic_ncols=True)
     def on_step_end(self, tr, metrics):
         self.bar.update(1)
         if tr.step % self.every == 0:
-            self.bar.set_postfix(loss=f"{metrics.get('lm_loss', float('nan')):.3f}", acc=f"{metrics.get('accuracy', float('nan')):.3f}")
+            m = halted_metrics(metrics)                  # no row halted: keep the last accuracy shown
+            if 'accuracy' in m: self.acc = f"{m['accuracy']:.3f}"
+            self.bar.set_postfix(loss=f"{m.get('lm_loss', float('nan')):.3f}", **({'acc': self.acc} if self.acc else {}))
     def on_eval_end(self, tr, record):
         if self.bar is not None: self.bar.set_postfix(exact=f"{record.get('eval/exact_accuracy', float('nan')):.3f}")
     def on_fit_end(self, tr):
@@ -627,26 +771,33 @@ def _quickstart_pictures(tr, res: dict, out: Path, unfinished: str) -> list[str]
 # %% ../nbs/15_trainer.ipynb #5d0c0008
 def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: int = 0, steps: int = 1000, n_train: int = 1000,
                n_aug: int = 7, n_test: int = 500, threads: int | None = None, data_dir=None, progress: bool = True,
-               device: str = 'auto', compile: bool = False) -> dict:
+               device: str = 'auto', compile: bool = False, run_dir=None, resume: bool = False) -> dict:
     """Build 4x4 Sudoku data, train the `sudoku4_cpu` model for `steps` steps on `device` ('auto': `get_device()`, a GPU
     if there is one), evaluate on held-out puzzles with all N_sup steps, save `quickstart_curve.png` and
     `quickstart_solved.png` in `out_dir`. Returns the measured numbers. `minutes` (default: none) is an optional cap
-    on the wall time: a run it stops is reported loudly as unfinished (`summary['stopped_early']`)."""
-    import tempfile
+    on the wall time: a run it stops is reported loudly as unfinished (`summary['stopped_early']`).
+    The run lives in `run_dir` (default: `out_dir`): `log.jsonl`, `checkpoints/`, `quickstart.json` (the summary) and
+    the data (`data/`, reused by a later run with the same sizes and seed); nothing goes to a temporary folder. A new
+    quickstart replaces the run there; `resume=True` continues it from its checkpoint (one is written at the end and on
+    Ctrl-C/SIGTERM, which raise `TrainingInterrupted`)."""
     _check_quickstart_args(minutes, steps, threads)
     torch.set_num_threads(threads or cpu_threads())
     t_start = time.time()
-    work = Path(tempfile.mkdtemp(prefix='trm-quickstart-'))
-    data = Path(data_dir) if data_dir else work / 'sudoku4'
-    if not (data / 'train' / 'dataset.json').exists():
+    run = Path(run_dir if run_dir is not None else out_dir)
+    data = Path(data_dir) if data_dir else run / 'data' / f'sudoku4-n{n_train}-aug{n_aug}-test{n_test}-seed{seed}'
+    if not (data / 'test' / 'dataset.json').exists():
         build_sudoku4_data(data, n_train=n_train, n_aug=n_aug, n_test=n_test, seed=seed)
     t_data = time.time() - t_start
-    cfg = get_recipe('sudoku4_cpu', data=str(data), out_dir=str(work / 'run'), seed=seed, max_steps=steps,
+    cfg = get_recipe('sudoku4_cpu', data=str(data), out_dir=str(run), seed=seed, max_steps=steps,
                      eval_every=None, progress=progress, log_every=10, device=device, compile=compile)
-    tr = Trainer(cfg)
+    tr = Trainer(cfg, if_exists='resume' if resume else 'overwrite')     # explicit: a new quickstart replaces the old run
+    if not resume and existing_run(run): print(f'quickstart: replacing the earlier run in {run} (--resume continues it)')
+    tr.prepare_out_dir()
     cap = None if minutes is None else [Budget(wall_seconds=max(0.0, 0.85 * 60 * minutes - (time.time() - t_start)))]
     t0 = time.time()
-    tr.fit(callbacks=[JsonlLog(10)] + ([ProgressBar(10)] if progress else []) + (cap or []))   # 85%: time left to evaluate
+    cbs = [JsonlLog(10)] + ([ProgressBar(10)] if progress else []) + (cap or []) + [Checkpoint(after_eval=False)]
+    tr.fit(callbacks=cbs)   # 85% of a cap: time left to evaluate; the Checkpoint callback saves only on an interrupt
+    checkpoint = tr.save()  # the trained state: `trm-course evaluate <run_dir>`, or `resume=True` after a cut evaluation
     t_train = time.time() - t0
     stopped_early = tr.step < steps
     where = f'{torch.get_num_threads()} CPU threads' if tr.device.type == 'cpu' else str(tr.device)
@@ -662,7 +813,10 @@ def quickstart(out_dir='runs/quickstart', minutes: float | None = None, seed: in
                'train_seconds': round(t_train, 1), 'eval_seconds': rec['eval_seconds'],
                'data_seconds': round(t_data, 1), 'total_seconds': round(time.time() - t_start, 1),
                'threads': torch.get_num_threads(), 'params': sum(p.numel() for p in tr.model.parameters() if p.requires_grad),
-               'images': images, 'log': str(tr.log_path)}
+               'seed': seed, 'n_train': n_train, 'n_aug': n_aug, 'n_test': n_test, 'resumed': resume,
+               'images': images, 'log': str(tr.log_path), 'checkpoint': str(checkpoint), 'data': str(data)}
+    with atomic_write(run / 'quickstart.json', 'w') as f: f.write(json.dumps(summary, indent=1) + '\n')
+    print(f'quickstart: the log, checkpoint and summary are in {run}/ (log.jsonl, checkpoints/, quickstart.json)')
     print(f"quickstart: {summary['exact_accuracy']:.2%} of {summary['test_puzzles']} held-out 4x4 puzzles solved exactly "
           f"after {summary['steps']} steps{unfinished}; {summary['total_seconds']:.0f}s in all ({summary['train_seconds']:.0f}s "
           f"training) on {where}")
