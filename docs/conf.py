@@ -15,13 +15,9 @@ author = _cfg['author']
 copyright = _cfg['copyright']
 release = version = _cfg['version']
 
-import importlib.util
-
 extensions = ['myst_nb']
-# MathJax 3 from the `sphinx-mathjax-offline` package (PyPI), copied into the site's _static/mathjax/: no CDN.
-# (Its own Sphinx extension does the same but stops Sphinx from reading pages in parallel.)
-_mathjax = importlib.util.find_spec('sphinx-mathjax-offline')
-if _mathjax is None: raise RuntimeError('the docs need the sphinx-mathjax-offline package: pip install -e ".[docs]"')
+# MathJax 3 from the `sphinx-mathjax-offline` package (PyPI): tools/docs.py copies the parts a page can load into
+# _static/mathjax/ (its own Sphinx extension copies all 24 MB and stops Sphinx from reading pages in parallel).
 mathjax_path = 'mathjax/tex-chtml.js'
 root_doc = 'index'
 exclude_patterns = ['_build', '**.ipynb_checkpoints']
@@ -41,7 +37,7 @@ myst_all_links_external = True
 
 html_theme = 'furo'
 html_title = f'{project} {release}'
-html_static_path = ['_static', str(Path(_mathjax.origin).parent / 'static')]
+html_static_path = ['_static']
 html_css_files = ['site.css']
 html_favicon = '_static/favicon.svg'
 html_show_sourcelink = False

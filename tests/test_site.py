@@ -34,23 +34,25 @@ def find_browser() -> str | None:
 
 # --- a minimal DevTools-protocol client over Chromium's pipe (fd 3: commands in, fd 4: replies and events out) -----
 
+_TRAMPOLINE = ('import os, sys; a, b = int(sys.argv[1]), int(sys.argv[2]); os.dup2(a, 3); os.dup2(b, 4); '
+               'os.close(a); os.close(b); os.execv(sys.argv[3], sys.argv[3:])')
+
+
 class Chrome:
     def __init__(self, exe: str, profile: Path, width=1280, height=900):
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
-        # move the child's ends above 10, so that placing them on fds 3 and 4 cannot overwrite one another
+        # the child's ends go above 10, and a small Python trampoline puts them on fds 3 and 4 (neither can overwrite
+        # the other there) before it becomes the browser
         hi = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (cmd_r, res_w)]
         for fd in (cmd_r, res_w): os.close(fd)
-
-        def child_fds():
-            os.dup2(hi[0], 3); os.dup2(hi[1], 4)
-        args = [exe, '--headless', '--remote-debugging-pipe', '--no-sandbox', '--disable-gpu', '--no-first-run',
+        args = [sys.executable, '-c', _TRAMPOLINE, str(hi[0]), str(hi[1]), exe, '--headless', '--remote-debugging-pipe', '--no-sandbox', '--disable-gpu', '--no-first-run',
                 '--no-default-browser-check', '--disable-extensions', '--disable-background-networking',
                 '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--hide-scrollbars',
                 '--mute-audio', f'--user-data-dir={profile}', f'--window-size={width},{height}', 'about:blank']
         self.log = open(profile.parent / 'chrome.log', 'wb')
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
-                                     pass_fds=(3, 4), preexec_fn=child_fds)
+                                     pass_fds=hi)
         for fd in hi: os.close(fd)
         self.w, self.r = os.fdopen(cmd_w, 'wb', buffering=0), os.fdopen(res_r, 'rb', buffering=0)
         self.next_id, self.replies, self.events = 0, {}, []
@@ -146,6 +148,8 @@ INSPECT = '''(() => {
     typeset: math.filter(e => e.querySelector('mjx-container') && !e.querySelector('mjx-merror')).length,
     raw_tex: math.filter(e => /\\\\\\(|\\\\\\[/.test(e.textContent)).length,
     nav: [...document.querySelectorAll('.sidebar-tree a.reference.internal')].map(a => a.getAttribute('href')),
+    widget_scripts: document.querySelectorAll('script[type*="jupyter.widget"], script[src*="widget"]').length,
+    widget_notes: document.querySelectorAll('.widget-fallback').length,
     text: (document.querySelector('article') || document.body).innerText,
     code: [...document.querySelectorAll('div.highlight pre')].map(e => e.innerText).join('\\n'),
   };
@@ -320,6 +324,9 @@ def test_colab_link_and_api_reference(site):
     for n, p in site['pages'].items():
         assert not re.search(r'^\s*#\|', p['code'], flags=re.M), f'{n}: a `#|` directive is visible in its code'
         assert 'google.colab' not in p['text'], f'{n}: the Colab install cell is visible'
+    # ipywidgets (chapters 02, 15, 21) need a kernel: no widget script on any page, a note where a widget was
+    assert not [n for n, p in site['pages'].items() if p['widget_scripts']], 'a page loads ipywidgets scripts'
+    assert site['pages']['arc.html']['widget_notes'] >= 1 and site['pages']['watch.html']['widget_notes'] >= 1
     assert 'Paper names and reference names' in site['pages']['index.html']['text']
     assert 'H_cycles' in site['pages']['index.html']['text'], 'the paper-name table is missing'
 

@@ -290,6 +290,17 @@ def front_page(cells: list[dict], names: dict[str, str]) -> list[dict]:
     return cells
 
 
+def copy_mathjax(dst: Path) -> None:
+    "MathJax 3 for the site, from the sphinx-mathjax-offline package: the TeX+CHTML bundle and what it loads lazily."
+    import importlib.util
+    spec = importlib.util.find_spec('sphinx-mathjax-offline')
+    if spec is None: raise SystemExit('docs: the sphinx-mathjax-offline package is missing; pip install -e ".[docs]"')
+    src = Path(spec.origin).parent / 'static' / 'mathjax'
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / 'tex-chtml.js', dst)
+    for sub in ('input', 'output', 'ui', 'a11y', 'sre', 'adaptors'): shutil.copytree(src / sub, dst / sub)
+
+
 # --- the whole build ------------------------------------------------------------------------------------------------
 
 def build(out: Path, work: Path, jobs: int = 2, strict: bool = False, quiet: bool = True) -> dict:
@@ -310,6 +321,7 @@ def build(out: Path, work: Path, jobs: int = 2, strict: bool = False, quiet: boo
     t1 = time.time()
     names = page_names(nbs, proc)
     shutil.copytree(DOCS_CONF, site_src)
+    copy_mathjax(site_src / '_static' / 'mathjax')
     shutil.copy2(ROOT / 'settings.ini', site_src / 'settings.ini')
     if IMAGES.is_dir(): shutil.copytree(IMAGES, site_src / 'images')
     anchors = {names[p.name]: doc_anchors(proc / p.name) for p in nbs}
