@@ -23,7 +23,9 @@ lic = licenses[cfg['license'].lower()]
 min_python = cfg['min_python']
 requirements = cfg.get('requirements', '').split()
 dev_requirements = cfg.get('dev_requirements', '').split()
-docs_requirements = cfg.get('docs_requirements', '').split()   # the website (tools/docs.py); dev includes it
+# the website (tools/docs.py): Sphinx and friends, plus nbdev at dev's pins (its processing is the first step)
+docs_requirements = cfg.get('docs_requirements', '').split()
+nbdev_pins = [r for r in dev_requirements if r.split('=')[0].split('<')[0].split('>')[0] in ('nbdev', 'fastcore', 'execnb', 'ghapi')]
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -53,7 +55,7 @@ setuptools.setup(
                   cfg['lib_path'] + '.results': ['*.json', '*.txt'],
                   cfg['lib_path']: ['models/*.pt', 'models/*.test.npz', 'models/*.json', 'models/*.md']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements + docs_requirements, 'docs': docs_requirements},
+    extras_require={'dev': dev_requirements + docs_requirements, 'docs': nbdev_pins + docs_requirements},
     python_requires='>=' + min_python,
     zip_safe=False,
     entry_points={
