@@ -23,7 +23,7 @@ HOG = ("import os; os.environ['OMP_NUM_THREADS'] = '1'\nimport numpy as np\n"
 def steps_per_second(data, out, recipe, threads, steps):
     torch.set_num_threads(threads)
     tr = Trainer(get_recipe(recipe, data=str(data), out_dir=str(out), max_steps=10_000, eval_every=None, progress=False),
-                 verbose=False)
+                 verbose=False, if_exists='overwrite')                # every measurement starts a new log in `out`
     tr.fit(steps=5, callbacks=[JsonlLog(tr.cfg.log_every)])          # warm-up (the log, as before: no evaluation)
     t0 = time.time()
     tr.fit(steps=steps, callbacks=[JsonlLog(tr.cfg.log_every)])

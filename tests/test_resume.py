@@ -87,3 +87,32 @@ def test_loader_workers_keep_the_sample_order(setup):
             got.append([t for t, n, size in ld])
         assert len(got[0]) == len(got[1]) > 0
         assert all(torch.equal(a[k], b[k]) for a, b in zip(*got) for k in a)
+
+
+def test_interrupted_by_a_signal_and_resumed_is_bit_identical(setup):
+    """SIGTERM at step 13 (a pre-empted job): the step finishes and is saved; a new trainer with if_exists='resume' ends
+    exactly where the uninterrupted run ends (weights, EMA, optimizer moments, log)."""
+    import os, signal
+    from trm_course.train import Callback, TrainingInterrupted
+    tmp, cfg = setup
+    a = Trainer(cfg.replace(out_dir=str(tmp / 'ia')), verbose=False); a.fit(callbacks=a.config_callbacks())
+    cb = cfg.replace(out_dir=str(tmp / 'ib'))
+
+    class Preempt(Callback):
+        def on_step_end(self, tr, metrics):
+            if tr.step == 13: os.kill(os.getpid(), signal.SIGTERM)
+    b1 = Trainer(cb, verbose=False)
+    with pytest.raises(TrainingInterrupted) as e:
+        b1.fit(callbacks=b1.config_callbacks() + [Preempt()])
+    assert e.value.step == 13 and e.value.exit_code == 143
+    del b1
+    b2 = Trainer(cb, verbose=False, if_exists='resume')
+    b2.fit(callbacks=b2.config_callbacks())
+    assert b2.step == a.step == cfg.max_steps
+    assert _same(a.model.state_dict(), b2.model.state_dict())
+    assert _same(a.ema.state_dict()['shadow'], b2.ema.state_dict()['shadow'])
+    for o1, o2 in zip(a.optimizers, b2.optimizers):
+        for s1, s2 in zip(o1.state.values(), o2.state.values()):
+            assert all(torch.equal(torch.as_tensor(s1[k]), torch.as_tensor(s2[k])) for k in s1)
+    strip = lambda rs: [{k: v for k, v in r.items() if k not in ('time', 'eval_seconds')} for r in rs if r['kind'] != 'stop']
+    assert strip(read_log(tmp / 'ia' / 'log.jsonl')) == strip(read_log(tmp / 'ib' / 'log.jsonl'))
