@@ -324,6 +324,10 @@ def test_colab_link_and_api_reference(site):
     for n, p in site['pages'].items():
         assert not re.search(r'^\s*#\|', p['code'], flags=re.M), f'{n}: a `#|` directive is visible in its code'
         assert 'google.colab' not in p['text'], f'{n}: the Colab install cell is visible'
+    # the API index (genindex.html) lists the documented names, each linked to its entry in a chapter
+    entries = [h for h in site['pages']['genindex.html']['links'] if re.search(r'/\w+\.html#index-\d+$', h)]
+    assert len(entries) >= 100, f'the API index has {len(entries)} entries'
+    assert any('genindex.html' in h for h in site['pages']['index.html']['links']), 'the front page does not link it'
     # ipywidgets (chapters 02, 15, 21) need a kernel: no widget script on any page, a note where a widget was
     assert not [n for n, p in site['pages'].items() if p['widget_scripts']], 'a page loads ipywidgets scripts'
     assert site['pages']['arc.html']['widget_notes'] >= 1 and site['pages']['watch.html']['widget_notes'] >= 1

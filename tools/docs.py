@@ -247,6 +247,8 @@ def convert(src: Path, processed: Path, site_src: Path, cfg, names: dict[str, st
                     md = fix_markdown(_src(data['text/markdown']), site, anchors)
                     if c['source'].startswith('show_doc('):   # a rule above each entry: CSS (tag_show-doc), not `---`
                         md = re.sub(r'^\s*---\s*\n', '', md)
+                        # every documented name in the site's index (genindex.html), pointing at its entry
+                        md = _HEADING.sub(lambda m: f'```{{index}} single: {m.group(2)}\n```\n\n{m.group(0)}', md, count=1)
                         c['metadata']['tags'] = sorted(set(c['metadata'].get('tags', [])) | {'show-doc'})
                     data['text/markdown'] = md
         elif c['cell_type'] == 'raw': continue
@@ -285,6 +287,9 @@ def front_page(cells: list[dict], names: dict[str, str]) -> list[dict]:
                                  lambda m: f'{m.group(1)}[`{m.group(2)}`]({stems[m.group(2)]}.html){m.group(3)}'
                                  if m.group(2) in stems else m.group(0), c['source'], flags=re.M)
     toc = '\n'.join(v for k, v in names.items() if k != 'index.ipynb')
+    cells.append(dict(cell_type='markdown', metadata={},
+                      source='**API index**: [every name the chapters export](genindex.html), each linked to its '
+                             'documentation (nbdev\'s `show_doc`) in its chapter.'))
     cells.append(dict(cell_type='markdown', metadata={},
                       source=f'```{{toctree}}\n:hidden:\n:maxdepth: 1\n:caption: Chapters\n\n{toc}\n```'))
     return cells
