@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The quick-mode results that chapters 13, 14, 17, 18, 20 and 21 show and assert, over several seeds.
+"""The quick-mode results that chapters 13, 14, 17, 18, 20, 21 and 22 show and assert, over several seeds and thread counts.
 
 Each chapter shows one seeded run and asserts a floor under what it shows. This script measures the same quantities
 with the same library functions and the same arguments as the chapters' quick-mode cells, for several seeds, so that
@@ -8,6 +8,10 @@ steps, never time: the numbers do not depend on the machine's speed or load.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_chapter_floors.py                      # all chapters, seeds 0 1 2
     OMP_NUM_THREADS=1 /tmp/venv214/bin/python benchmarks/bench_chapter_floors.py --chapters 21 --seeds 0 1 2 3
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_chapter_floors.py --chapters 22 --threads 2   # 2 torch threads
+
+Next to each trained result it records the baseline the chapter computes on the same rows (`copy <metric>`: what
+copying the input scores, trm_course.core.copy_baseline), so a floor can be checked to sit between the two.
 
 Results are appended to benchmarks/results/chapter_floors.txt (one block per run: date, torch, command, load average
 at the start and after each chapter, then one line per chapter, metric and seed, with the min and mean over seeds).
@@ -21,7 +25,14 @@ os.environ.setdefault('TRM_MODE', 'quick')
 
 import torch
 
-from trm_course.core import seed_everything, get_device, current_mode
+from trm_course.core import seed_everything, get_device, current_mode, copy_baseline
+
+
+def _copy(root, split, n):
+    "copy_baseline on the first `n` rows of a dataset split (the rows the chapter evaluates)."
+    from trm_course.dataset import read_split
+    s = read_split(root, split)
+    return copy_baseline(s.inputs[:n], s.labels[:n], ignore_label=s.ignore_label_id)
 
 
 def ch13(seed):
@@ -56,7 +67,10 @@ def ch17(seed):
     c4 = learning_curve(cfg4, steps=300, eval_every=50, max_examples=200, clock='cpu', verbose=False)
     c6 = learning_curve(get_recipe('sudoku6_cpu', data=str(d6), seed=seed), steps=100, eval_every=50, max_examples=100,
                         clock='cpu', verbose=False)
+    b4, b6 = _copy(d4, 'test', c4[-1]['test_count']), _copy(d6, 'test', c6[-1]['test_count'])
     return {'4x4 exact': c4[-1]['exact'], '4x4 token': c4[-1]['token'], '4x4 token gain': c4[-1]['token'] - c4[0]['token'],
+            '4x4 copy exact': b4['exact'], '4x4 copy token': b4['token'], '4x4 untrained token': c4[0]['token'],
+            '6x6 token': c6[-1]['token'], '6x6 untrained token': c6[0]['token'], '6x6 copy token': b6['token'],
             '6x6 token gain': c6[-1]['token'] - c6[0]['token'], '6x6 loss last/first': c6[-1]['loss'] / c6[1]['loss']}
 
 
@@ -64,10 +78,14 @@ def ch18(seed):
     "Chapter 18: maze_small_cpu, 300 steps, evaluation on 128 held-out mazes."
     from trm_course.maze_experiments import maze_small_data, maze_trainer, maze_curve
     from trm_course.recipes import get_recipe
-    cfg = get_recipe('maze_small_cpu', data=str(maze_small_data()), seed=seed)
-    c = maze_curve(trainer=maze_trainer(cfg), steps=300, eval_every=50, max_examples=128, threads=1, verbose=False)
+    data = maze_small_data()
+    cfg = get_recipe('maze_small_cpu', data=str(data), seed=seed)
+    c = maze_curve(trainer=maze_trainer(cfg), steps=300, eval_every=50, max_examples=128, threads=torch.get_num_threads(),
+                   verbose=False)
+    b = _copy(data, 'test', c[-1]['test_count'])
     return {'exact': c[-1]['exact'], 'valid': c[-1]['valid'], 'token': c[-1]['token'],
-            'token gain': c[-1]['token'] - c[0]['token']}
+            'token gain': c[-1]['token'] - c[0]['token'], 'copy exact': b['exact'], 'copy token': b['token'],
+            'untrained exact': c[0]['exact'], 'untrained token': c[0]['token']}
 
 
 def _arc_tiny_root():
@@ -100,7 +118,8 @@ def ch20(seed):
         split = read_split(root, 'fit')
         batch = {k: v.to(tr.device) for k, v in next(arc_split_batches(split, split.n_examples)).items()}
         t = trace(tr.model.model, batch, N_sup=16)
-    return {'training tasks pass@1': res['fit'][1], 'training tasks pass@2': res['fit'][2],
+    b = copy_baseline(read_split(root, 'fit').inputs, read_split(root, 'fit').labels, ignore_label=split.ignore_label_id)
+    return {'copy exact (fit rows)': b['exact'], 'training tasks pass@1': res['fit'][1], 'training tasks pass@2': res['fit'][2],
             'held-out pass@2': res['test'][2], 'answer loss last/first': log[-1]['train/lm_loss'] / log[0]['train/lm_loss'],
             'ch21 arc exact@N_sup': float(t.correct[cfg.model.N_sup - 1].mean()), 'ch21 arc token@N_sup': float(t.token_acc[cfg.model.N_sup - 1].mean())}
 
@@ -121,7 +140,26 @@ def ch21(seed):
     return out
 
 
-CHAPTERS = {'13': ch13, '14': ch14, '17': ch17, '18': ch18, '20': ch20, '21': ch21}
+def ch22(seed):
+    "Chapter 22: the quick rows trm, one_step, recursion (6x6 sudoku6_cpu), 150 steps, 250 held-out puzzles (at_steps)."
+    from trm_course.ablations import run_ablation, ablation_data
+    out = {}
+    for row in ('trm', 'one_step', 'recursion'):
+        r = run_ablation(row, seed=seed, cpu_seconds=None, steps=150, eval_examples=250, verbose=False)
+        out[f'{row} token@150'], out[f'{row} exact@150'] = r['at_steps']['token'], r['at_steps']['exact']
+        n = r['at_steps']['count']
+    b = _copy(ablation_data(), 'test', n)
+    out['copy token'], out['copy exact'] = b['token'], b['exact']
+    return out
+
+
+CHAPTERS = {'13': ch13, '14': ch14, '17': ch17, '18': ch18, '20': ch20, '21': ch21, '22': ch22}
+
+
+def _describe() -> str:
+    import subprocess
+    try: return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError: return 'unknown'
 
 
 def main():
@@ -129,13 +167,16 @@ def main():
     ap.add_argument('--chapters', nargs='+', default=list(CHAPTERS), choices=list(CHAPTERS))
     ap.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     ap.add_argument('--jobs', type=int, default=1, help='seeds run in parallel processes')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads per process (the chapters run with 1 or 2)')
     ap.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'chapter_floors.txt'))
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     cmd = f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")} {Path(sys.executable).parent.parent}/bin/python ' \
-          f'benchmarks/bench_chapter_floors.py --chapters {" ".join(a.chapters)} --seeds {" ".join(map(str, a.seeds))} --jobs {a.jobs}'
+          f'benchmarks/bench_chapter_floors.py --chapters {" ".join(a.chapters)} --seeds {" ".join(map(str, a.seeds))} ' \
+          f'--jobs {a.jobs} --threads {a.threads}'
     head = [f'## {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}  torch {torch.__version__}  python {platform.python_version()}  '
-            f'device {get_device()}  mode {current_mode()}  host {platform.machine()}, {os.cpu_count()} CPUs, torch threads 1',
+            f'device {get_device()}  mode {current_mode()}  host {platform.machine()}, {os.cpu_count()} CPUs, torch threads {a.threads}',
+            f'# commit {_describe()}',
             f'# command: {cmd}', f'# load average at start {os.getloadavg()[0]:.1f} (results are budgeted by steps: load changes times only)']
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, 'a') as f: f.write('\n'.join(head) + '\n')
@@ -144,7 +185,7 @@ def main():
         t0 = time.time()
         if a.jobs > 1:
             import multiprocessing as mp
-            with mp.get_context('spawn').Pool(min(a.jobs, len(a.seeds)), initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            with mp.get_context('spawn').Pool(min(a.jobs, len(a.seeds)), initializer=torch.set_num_threads, initargs=(a.threads,)) as pool:
                 per_seed = dict(zip(a.seeds, pool.map(CHAPTERS[ch], a.seeds)))
         else:
             per_seed = {s: CHAPTERS[ch](s) for s in a.seeds}

@@ -346,6 +346,8 @@ def read_reference_checkpoint(path) -> dict:
     return sd
 
 # %% ../nbs/12_reference.ipynb #3c54ad98
+_POSITIVE_REALS = ('expansion', 'rms_norm_eps', 'rope_theta')
+
 def reference_model_config(config, dataset=None) -> dict:
     """The model configuration `pretrain.py` builds, in the reference's field names: the `arch` fields of
     all_config.yaml (a path or dict; a flat dict of model fields is accepted too) plus `vocab_size`, `seq_len`,
@@ -370,6 +372,10 @@ def reference_model_config(config, dataset=None) -> dict:
     if lack:
         raise ReferenceCheckpointError(f'{where}: {", ".join(lack)} unknown; pass dataset= (the folder the run trained on: '
                                        f'pretrain.py takes these from its train/dataset.json)')
+    for k, v in model.items():      # NaN / inf in any number; a positive real number where the model divides or scales
+        if isinstance(v, float) and not math.isfinite(v): raise ReferenceCheckpointError(f'{where}: {k} = {v} is not a finite number')
+        if k in _POSITIVE_REALS and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
+            raise ReferenceCheckpointError(f'{where}: {k} = {v!r} must be a positive number')
     return model
 
 # %% ../nbs/12_reference.ipynb #d23ee05b
