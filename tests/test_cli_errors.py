@@ -2,7 +2,7 @@
 latest checkpoint is corrupt (point 1): it names that file and the readable ones beside it.
 Also: no false `acc=0.000` in the progress bar or the log at steps where no row halted, and the Colab install cell
 tells "not published (yet)" apart from "no internet"."""
-import sys, types, urllib.error
+import sys, types
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -102,7 +102,7 @@ def test_colab_install_cell_says_why(monkeypatch, answers, why):
     sys.path.insert(0, str(ROOT / 'tools'))
     try: import nbtool
     finally: sys.path.remove(str(ROOT / 'tools'))
-    import subprocess, urllib.request
+    import subprocess, urllib.error, urllib.request
     monkeypatch.setitem(sys.modules, 'google.colab', types.ModuleType('google.colab'))
     monkeypatch.setattr(subprocess, 'run', lambda *a, **k: SimpleNamespace(returncode=1))
     def urlopen(url, timeout=None):

@@ -33,16 +33,25 @@ def settings_version() -> str:
 
 
 # The first code cell after `default_exp` of every chapter: on Colab (and only there) install the package at the
-# chapter's own version, from PyPI, else from the GitHub tag; say clearly when neither can be reached.
+# chapter's own version, from PyPI, else from the GitHub tag; if neither works, say which: not published (yet) (the
+# servers answered 404) or no internet (no answer at all).
 INSTALL_CELL = '''#| hide
 # Colab only: install the course package at this chapter's version (does nothing anywhere else).
 import sys
 if 'google.colab' in sys.modules:
-    import subprocess
+    import subprocess, urllib.error, urllib.request
     def _pip(spec): return subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', spec]).returncode == 0
+    def _ask(url):
+        "'found', 'missing' (the server answered 404) or 'no answer' (no internet?)."
+        try: urllib.request.urlopen(url, timeout=20); return 'found'
+        except urllib.error.HTTPError as e: return 'missing' if e.code == 404 else f'HTTP {e.code}'
+        except (urllib.error.URLError, OSError): return 'no answer'
     if not (_pip('trm-course==@V@') or _pip('git+https://github.com/trm-course/trm-course@v@V@')):
-        raise RuntimeError('could not install trm-course @V@: neither PyPI nor GitHub (tag v@V@) answered. Check that '
-                           'this runtime has internet access, or upload a wheel and run `pip install trm_course-*.whl`.')'''
+        pypi, tag = _ask('https://pypi.org/pypi/trm-course/@V@/json'), _ask('https://github.com/trm-course/trm-course/tree/v@V@')
+        if pypi == tag == 'no answer': why = 'no internet: neither pypi.org nor github.com answered (is this runtime offline?)'
+        elif pypi == tag == 'missing': why = 'not published (yet): PyPI has no trm-course @V@ and GitHub no tag v@V@'
+        else: why = f'pip failed (PyPI: {pypi}; GitHub tag v@V@: {tag}); see its messages above'
+        raise RuntimeError(f'could not install trm-course @V@: {why}. Or upload a wheel and run `pip install trm_course-*.whl`.')'''
 
 # The last cell of every chapter: export to the library, but only inside the repository (Colab and pip installs
 # have no settings.ini one folder up, and need no nbdev).

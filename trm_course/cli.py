@@ -88,6 +88,7 @@ def _interrupted(e: BaseException, how: str, rank: int = 0) -> int:
                         file=sys.stderr, flush=True)
     return 130
 
+# %% ../nbs/99_cli.ipynb #a7c19001
 def train_main(args) -> int:
     """Train a recipe (with overrides); under torchrun every process runs this. An out_dir that already holds a run
     needs --resume auto (continue) or --overwrite (start over). Ctrl-C or SIGTERM: the current step finishes, its
@@ -222,6 +223,7 @@ def add_build_data_arguments(p) -> None:
     p.add_argument('--source', default='auto', help="sudoku/maze: 'hf' (the published files), 'generated' or 'auto'")
     p.add_argument('--seed', type=int, default=0)
 
+# %% ../nbs/99_cli.ipynb #a7c19002
 TRAIN_EPILOG = """common keys (key=value, after the recipe):
   max_steps=N          training steps (default: the recipe's epochs decide)
   lr=X                 learning rate

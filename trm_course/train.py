@@ -27,10 +27,9 @@ from .recipes import TrainConfig, get_recipe, describe_recipes
 # %% auto #0
 __all__ = ['IF_EXISTS', 'patch_to', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset',
            'data_signature', 'EpochBatches', 'SplitBatches', 'collate_batch', 'make_loader', 'dist_info',
-           'init_distributed', 'StepMetrics', 'load_data', 'build_model', 'Trainer', 'read_log', 'Callback',
-           'RunExistsError', 'existing_run', 'TrainingInterrupted', 'halted_metrics', 'JsonlLog', 'Evaluate',
-           'Checkpoint', 'ProgressBar', 'Budget', 'plot_log', 'LivePlot', 'SaveCurve', 'free_cores', 'cpu_threads',
-           'quickstart']
+           'init_distributed', 'StepMetrics', 'load_data', 'build_model', 'RunExistsError', 'existing_run', 'Trainer',
+           'read_log', 'Callback', 'TrainingInterrupted', 'halted_metrics', 'JsonlLog', 'Evaluate', 'Checkpoint',
+           'ProgressBar', 'Budget', 'plot_log', 'LivePlot', 'SaveCurve', 'free_cores', 'cpu_threads', 'quickstart']
 
 # %% ../nbs/15_trainer.ipynb #a1c0e002
 def patch_to(cls):
@@ -181,9 +180,20 @@ def build_model(cfg, meta: dict, precision: str, batch_size: int, build=None):
     return model_cfg, TRMWithLoss(TRM(model_cfg), loss=cfg.loss, N_sup=model_cfg.N_sup,
                                   exploration_prob=model_cfg.halt_exploration_prob, halt_loss_weight=cfg.halt_loss_weight)
 
-# %% ../nbs/15_trainer.ipynb #f7a10001
+# %% ../nbs/15_trainer.ipynb #a7c10003
 IF_EXISTS = ('error', 'resume', 'overwrite')   # Trainer(if_exists=...): an earlier run in out_dir
 
+class RunExistsError(ValueError):
+    "`out_dir` already holds a run (checkpoints or a log.jsonl) and the trainer was not told what to do with it."
+
+def existing_run(out_dir) -> str | None:
+    "What an earlier run left in `out_dir` ('2 checkpoint(s), the latest step_00000020.pt, and log.jsonl'), or None."
+    from trm_course.checkpoint import list_checkpoints
+    cps, log = list_checkpoints(out_dir), (Path(out_dir) / 'log.jsonl').exists()
+    if not cps and not log: return None
+    return ', and '.join(([f'{len(cps)} checkpoint(s), the latest {cps[-1].name}'] if cps else []) + (['log.jsonl'] if log else []))
+
+# %% ../nbs/15_trainer.ipynb #f7a10001
 class Trainer:
     "TRM training as the reference does it: ACT with continuous refill, AdamATan2 + sparse sign-SGD, warm-up, EMA, evaluation."
     def __init__(self, cfg: TrainConfig, verbose: bool = True, build=None, if_exists: str = 'error'):
@@ -405,16 +415,6 @@ def stop(self, reason: str) -> None:
     if self.verbose and self.rank == 0: print(f'training stopped at step {self.step}: {reason}', flush=True)
 
 # %% ../nbs/15_trainer.ipynb #a7c10002
-class RunExistsError(ValueError):
-    "`out_dir` already holds a run (checkpoints or a log.jsonl) and the trainer was not told what to do with it."
-
-def existing_run(out_dir) -> str | None:
-    "What an earlier run left in `out_dir` ('2 checkpoint(s), the latest step_00000020.pt, and log.jsonl'), or None."
-    from trm_course.checkpoint import list_checkpoints
-    cps, log = list_checkpoints(out_dir), (Path(out_dir) / 'log.jsonl').exists()
-    if not cps and not log: return None
-    return ', and '.join(([f'{len(cps)} checkpoint(s), the latest {cps[-1].name}'] if cps else []) + (['log.jsonl'] if log else []))
-
 @patch_to(Trainer)
 def prepare_out_dir(self) -> None:
     """Once, before the first step of a trainer that did not load a checkpoint: apply `if_exists` to what an earlier
@@ -438,6 +438,7 @@ def prepare_out_dir(self) -> None:
         self.log_path.unlink(missing_ok=True)
     if self.world_size > 1: dist.barrier()
 
+# %% ../nbs/15_trainer.ipynb #a7c10004
 class TrainingInterrupted(KeyboardInterrupt):
     "`fit` stopped on SIGINT (Ctrl-C) or SIGTERM after a complete step; `checkpoint`: that step's file (None: no `Checkpoint`)."
     def __init__(self, step: int, signal_name: str, checkpoint=None):
@@ -476,6 +477,7 @@ def _catch_signals(tr):
         for s, h in old.items(): signal.signal(s, h)
         tr._signal = None
 
+# %% ../nbs/15_trainer.ipynb #a7c10005
 @patch_to(Trainer)
 def _poll_interrupt(self) -> bool:
     "True if a signal asked to stop. With several processes they agree (a tiny gloo all_reduce), so all stop together."
