@@ -153,6 +153,8 @@ def train_recipe(name: str, spec: dict, runs: Path) -> dict:
             print(f"{name}: step {tr.step} exact {record['eval/exact_accuracy']:.4f} token {record['eval/accuracy']:.4f} "
                   f"cpu {tr.train_cpu_seconds:.0f}s gain(last fifth) {c.get('gain_points')}", flush=True)
             if tr.step >= spec['min_steps'] and c['converged']: tr.stop(f"converged: {c}")
+            elif spec.get('cpu_budget') and tr.train_cpu_seconds >= spec['cpu_budget']:
+                tr.stop(f"CPU budget of {spec['cpu_budget']} s spent before the convergence rule held: {c}")
 
     tr.fit(callbacks=[JsonlLog(50), Evaluate(every_steps=spec['eval_every'], at_end='always'), Converge(), Checkpoint()])
     curve = [{k: r[k] for k in ('step', 'exact', 'token', 'train_cpu_seconds')} for r in tr.history if r.get('kind') == 'zoo']
@@ -268,7 +270,8 @@ def write(name: str, spec: dict, res: dict, out: Path, argv: list[str], seconds_
         'data': res.get('data') or {'folder': Path(res['root']).name, 'signature': res.get('data_signature'),
                                     'builder': ('trm_course.sudoku.sudoku_data(%d, **trm_course.test_time.SUDOKU_DATA[%d])' % (spec['data'][1], spec['data'][1])
                                                 if spec['data'][0] == 'sudoku' else 'trm_course.maze.maze_small_data()')},
-        'command': ' '.join(shlex.quote(a) for a in ['OMP_NUM_THREADS=1', 'python', 'benchmarks/train_zoo.py', name, '--force']),
+        'command': ' '.join(shlex.quote(a) for a in ['OMP_NUM_THREADS=1', 'python', 'benchmarks/train_zoo.py', name, '--force']
+                            + (['--cpu-budget', str(spec['cpu_budget'])] if spec.get('cpu_budget') else [])),
         'invoked_as': ' '.join(shlex.quote(a) for a in argv),
         'git': git_info(), 'torch': torch.__version__, 'numpy': np.__version__, 'python': platform.python_version(),
         'machine': platform.machine(), 'load_average': [round(x, 2) for x in os.getloadavg()],
@@ -292,6 +295,8 @@ def main(argv=None) -> int:
     p.add_argument('--out', default=str(REPO / 'trm_course' / 'models'), help='where the shipped files go')
     p.add_argument('--runs', default=str(REPO / 'runs' / 'zoo'), help='run folders (checkpoints, logs) for resuming')
     p.add_argument('--force', action='store_true', help='retrain even if the card exists (the run still resumes)')
+    p.add_argument('--cpu-budget', type=float, default=None, help='stop a recipe model at the first evaluation after this '
+                   'many training CPU-s (over resumes); its card then says whether it had converged (default: no budget)')
     p.add_argument('--render', action='store_true', help='only rewrite every NAME.md from its NAME.json (no training)')
     args = p.parse_args(argv)
     if args.render:
@@ -306,7 +311,7 @@ def main(argv=None) -> int:
     for name in args.names or ORDER:
         if (out / f'{name}.json').exists() and not args.force:
             print(f'{name}: {out / (name + ".json")} exists, skipped (--force retrains)', flush=True); continue
-        spec, t = SPECS[name], time.time()
+        spec, t = dict(SPECS[name], cpu_budget=args.cpu_budget), time.time()
         print(f'{name}: training ({spec["kind"]})', flush=True)
         res = {'recipe': train_recipe, 'fixed': train_fixed, 'watch': train_watch, 'arc_watch': train_arc_watch}[spec['kind']](name, spec, runs)
         write(name, spec, res, out, ['python', 'benchmarks/train_zoo.py', *(argv if argv is not None else sys.argv[1:])],

@@ -28,15 +28,17 @@ def test_the_zoo_stays_small():
 @pytest.mark.parametrize('name', NAMES)
 def test_card(name):
     c = zoo.verify(name)                      # both SHA-256 match
-    assert c['licence'].startswith('Apache-2.0') and c['limits'] and c['command'].endswith(f'train_zoo.py {name} --force')
+    assert c['licence'].startswith('Apache-2.0') and c['limits'] and f'train_zoo.py {name} --force' in c['command']
     assert c['git']['commit'] and c['training']['cpu_seconds'] > 0 and c['training']['steps'] > 0
     assert c['weights']['parameters'] == sum(v.numel() for v in zoo.load(name, 'cpu').state_dict().values())
     text = (zoo.models_dir() / f'{name}.md').read_text()
     assert text.rstrip('\n') == zoo.render_card(c), f'{name}.md is not the rendered card'
     if name in RECIPE_MODELS:   # trained until converged, by the rule the card states
-        v = c['training']['convergence']
+        v, curve = c['training']['convergence'], c['training']['curve']
         assert v['converged'] and v['gain_points'] < 0.5 and v['from_step'] <= 0.8 * v['to_step'], v
-        curve = c['training']['curve']
+        last, start = curve[-1], [p for p in curve if p['step'] <= 0.8 * curve[-1]['step']][-1]   # the rule, from the curve
+        assert (v['from_step'], v['to_step']) == (start['step'], last['step'])
+        assert v['gain_points'] == pytest.approx(100 * (last['exact'] - start['exact']), abs=1e-6)
         assert curve[-1]['step'] == c['training']['steps'] and curve[-1]['exact'] == pytest.approx(c['held_out']['exact'], abs=0.01)
 
 
