@@ -86,6 +86,12 @@ VARIANTS = {
     'nsup_ramp': ('today', dict(schedule={'N_sup': [[0, 1], [300, 2], [600, 4]]})),
     'depth_ramp': ('today', dict(schedule={'T': [[0, 1], [400, 2]], 'n': [[0, 1], [200, 2]]})),
     'beta2_0.99': ('today', dict(beta2=0.99)),
+    'lrcos1600': ('today', dict(lr_min_ratio=0.1, max_steps=1600)),
+    'ema0.995_lrcos1600': ('today', dict(ema_rate=0.995, lr_min_ratio=0.1, max_steps=1600)),
+    'depth_ramp_lrcos1600': ('today', dict(lr_min_ratio=0.1, max_steps=1600,
+                                           schedule={'T': [[0, 1], [400, 2]], 'n': [[0, 1], [200, 2]]})),
+    'depth_long': ('today', dict(schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
+    'depth_long_ema0.95': ('today', dict(ema_rate=0.95, schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
 }
 
 
@@ -171,7 +177,7 @@ def make_config(variant: str, task: str, seed: int, data: Path, out_dir: str):
     pinned = TODAY[spec['recipe']] if base == 'today' else {}
     cfg = get_recipe(spec['recipe'], data=str(data), seed=seed, out_dir=out_dir, progress=False, eval_every=None,
                      eval_interval=None, eval_batch_size=spec['eval_batch'], checkpoint_every=None, device='cpu')
-    cfg = cfg.replace(**pinned, **changes)
+    cfg = cfg.replace(**{**pinned, **changes})
     sched = dict(getattr(cfg, 'schedule', None) or {}, **schedule) if hasattr(cfg, 'schedule') else schedule
     return cfg, sched
 
