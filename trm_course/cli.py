@@ -199,7 +199,7 @@ DATA_KINDS = tuple(DATA_NAMES)
 def add_quickstart_arguments(p) -> None:
     "Arguments of `trm-course quickstart` (see quickstart_main)."
     p.add_argument('--out', default='runs/quickstart', help='folder for quickstart_curve.png and quickstart_solved.png '
-                   "(default: runs/quickstart; the README's pictures: --out images)")
+                   "(default: runs/quickstart; the README's pictures: --out images --run-dir runs/quickstart)")
     p.add_argument('--steps', type=int, default=1000, help='training steps (default: 1000)')
     p.add_argument('--minutes', type=float, default=None, help='optional cap on the wall time; a run it stops is '
                    'reported as unfinished and the command exits with status 3 (default: no cap)')
