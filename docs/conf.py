@@ -38,6 +38,7 @@ myst_all_links_external = True
 html_theme = 'furo'
 html_title = f'{project} {release}'
 html_static_path = ['_static']
+templates_path = ['_templates']   # search.html: the theme's, plus _static/search-fix.js
 html_css_files = ['site.css']
 html_favicon = '_static/favicon.svg'
 html_show_sourcelink = False

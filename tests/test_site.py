@@ -114,6 +114,21 @@ class Chrome:
                 if not self.cv.wait(max(0.0, end - time.time())) and time.time() >= end:
                     raise TimeoutError(f'no {method} within {timeout} s')
 
+    def settle(self, quiet=0.5, timeout=20):
+        "Wait until this page has no request in flight and nothing new happened for `quiet` s; return its events."
+        got, inflight, end = [], set(), time.time() + timeout
+        last = time.time()
+        while time.time() < end:
+            new = self.take_events()
+            for e in new:
+                m, p = e['method'], e.get('params', {})
+                if m == 'Network.requestWillBeSent': inflight.add(p['requestId'])
+                elif m in ('Network.loadingFinished', 'Network.loadingFailed'): inflight.discard(p['requestId'])
+            if new: got += new; last = time.time()
+            elif not inflight and time.time() - last >= quiet: break
+            time.sleep(0.05)
+        return got
+
     def eval(self, expr, timeout=60):
         r = self.send('Runtime.evaluate', {'expression': expr, 'awaitPromise': True, 'returnByValue': True},
                       timeout=timeout)
@@ -233,9 +248,9 @@ def site(tmp_path_factory):
             chrome.send('Page.navigate', {'url': origin + base + f.name})
             chrome.wait_event('Page.loadEventFired')
             chrome.eval(READY)
-            time.sleep(0.2)   # let late requests (fonts MathJax asks for) report
+            events = chrome.settle()   # late requests (fonts MathJax asks for) and what they report
             info = chrome.eval(INSPECT)
-            info['problems'] = page_problems(chrome.take_events(), origin)
+            info['problems'] = page_problems(events + chrome.take_events(), origin)
             pages[f.name] = info
         yield dict(out=out, base=base, origin=origin, chrome=chrome, pages=pages, build_s=build_s,
                    load_s=time.time() - t1, stdout=stdout)
@@ -404,7 +419,7 @@ def search(site, query: str) -> list[str]:
         if done and 'found' in done.lower(): break
         time.sleep(0.2)
     else: raise AssertionError(f'the search for {query!r} did not finish: {done!r}')
-    problems = page_problems(c.take_events(), site['origin'])
+    problems = page_problems(c.settle(), site['origin'])   # the result summaries are fetched after the list
     assert not problems, problems
     hrefs = c.eval("[...document.querySelectorAll('#search-results ul.search li a')].map(a => a.getAttribute('href'))")
     return [h.split('?')[0].split('#')[0] for h in hrefs]
