@@ -52,7 +52,7 @@ def main(argv=None):
         t = time.time(); tr.fit(steps=a.eval_every, callbacks=tr.config_callbacks(at_end=None)); t_train += time.time() - t
         last = [r for r in tr.history if r['kind'] == 'train'][-1]
         rec = {'step': tr.step, 'epoch': tr.epoch, 'train_seconds': round(t_train, 1), 'lm_loss': last['train/lm_loss'],
-               'token_accuracy': last['train/accuracy'], 'load': round(os.getloadavg()[0], 2)}
+               'token_accuracy': last.get('train/accuracy'), 'load': round(os.getloadavg()[0], 2)}
         with tr.ema.swapped(tr.model):
             for name, (split, tasks) in splits.items():
                 res = evaluate_arc(tr.model.model, arc_split_batches(split, 64), ArcEvaluator(tasks, identifiers=idents))
