@@ -53,24 +53,38 @@ def notebooks() -> list[Path]:
 # --- step 1: nbdev's processing, in `jobs` fresh processes --------------------------------------------------------
 
 _PROC_SCRIPT = r'''
-import os, sys, traceback
+import os, sys
 from pathlib import Path
 os.environ['IN_TEST'] = '1'
 from nbdev.processors import FilterDefaults
 from nbdev.serve_drv import exec_nb
-args, failed = sys.argv[1:], 0
+
+
+class WithoutExecution(FilterDefaults):
+    "nbdev's processors without running any cell: no show_doc output, everything else as usual."
+    def base_procs(self): return [p for p in super().base_procs() if p.__name__ != 'exec_show_docs']
+
+
+args = sys.argv[1:]
 for src, dst in zip(args[::2], args[1::2]):
-    try: exec_nb(Path(src), Path(dst), FilterDefaults)
-    except Exception:
-        failed += 1
-        print(f'docs: nbdev could not process {Path(src).name}:', file=sys.stderr); traceback.print_exc()
-sys.exit(1 if failed else 0)
+    src, dst = Path(src), Path(dst)
+    try: exec_nb(src, dst, FilterDefaults)
+    except Exception as e:
+        cause = e.__cause__ or e.__context__
+        lines = str(e).splitlines()
+        msg = '\n'.join(lines[:8] + (['    ...'] if len(lines) > 8 else []))
+        msg += f'\n{type(cause).__name__}: {cause}' if cause else ''
+        Path(str(dst) + '.failed').write_text(msg)
+        exec_nb(src, dst, WithoutExecution)   # the page still builds, without its API entries
 '''
 
 
 def nbdev_process(nbs: list[Path], out: Path, jobs: int) -> None:
-    "Run nbdev's FilterDefaults processors on every notebook, as `nbdev_docs` does, from nbs/ (writes out/NAME)."
+    '''Run nbdev's FilterDefaults processors on every notebook, as `nbdev_docs` does, from nbs/ (writes out/NAME).
+    A notebook nbdev cannot process (typically a cell that mixes imports with code using earlier cells' variables:
+    nbdev runs every cell that imports) is processed again without running any cell, and out/NAME.failed says why.'''
     out.mkdir(parents=True, exist_ok=True)
+    for p in nbs: (out / f'{p.name}.failed').unlink(missing_ok=True)
     groups = [nbs[i::jobs] for i in range(jobs)]
     env = os.environ | {'MPLBACKEND': 'Agg', 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1'),
                         'TRM_MODE': 'quick', 'TRM_FIGURES': tempfile.mkdtemp(prefix='trm-docs-figures-'),
@@ -88,6 +102,11 @@ def nbdev_process(nbs: list[Path], out: Path, jobs: int) -> None:
         so, se = p.communicate()
         if p.returncode: errors.append(se[-6000:])
     if errors: raise SystemExit('docs: nbdev processing failed:\n' + '\n'.join(errors))
+
+
+def nbdev_failures(nbs: list[Path], proc: Path) -> dict[str, str]:
+    "The notebooks nbdev could not process (their pages were built without show_doc), with the reason."
+    return {p.name: (proc / f'{p.name}.failed').read_text() for p in nbs if (proc / f'{p.name}.failed').is_file()}
 
 
 # --- between the steps: what Quarto would have read, for MyST-NB -------------------------------------------------
@@ -320,7 +339,7 @@ def build(out: Path, work: Path, jobs: int = 2, strict: bool = False, quiet: boo
     shutil.rmtree(site_src, ignore_errors=True)
     # nbdev's output depends on the notebook, the library (show_doc) and settings.ini: reuse what is newer than all
     newest_dep = max(f.stat().st_mtime for f in [ROOT / 'settings.ini', *(ROOT / cfg['lib_path']).glob('*.py')])
-    stale = [p for p in nbs if not (proc / p.name).is_file()
+    stale = [p for p in nbs if not (proc / p.name).is_file() or (proc / f'{p.name}.failed').is_file()
              or (proc / p.name).stat().st_mtime < max(p.stat().st_mtime, newest_dep)]
     if stale: nbdev_process(stale, proc, jobs)
     t1 = time.time()
@@ -340,7 +359,8 @@ def build(out: Path, work: Path, jobs: int = 2, strict: bool = False, quiet: boo
     pages = [names[p.name] for p in nbs]
     missing = [n for n in pages if not (out / f'{n}.html').is_file()]
     if missing: raise SystemExit(f'docs: no page was written for {missing}')
-    return dict(pages=pages, notebooks=[p.name for p in nbs], out=str(out), nbdev_s=round(t1 - t0, 1),
+    return dict(pages=pages, notebooks=[p.name for p in nbs], out=str(out), nbdev_failed=nbdev_failures(nbs, proc),
+                nbdev_s=round(t1 - t0, 1),
                 total_s=round(time.time() - t0, 1))
 
 
@@ -351,11 +371,18 @@ def main(argv=None):
     ap.add_argument('--jobs', type=int, default=2, help='parallel nbdev processes and Sphinx workers')
     ap.add_argument('--strict', action='store_true', help='fail on any Sphinx warning')
     ap.add_argument('--verbose', action='store_true', help="show Sphinx's progress")
+    ap.add_argument('--allow-nbdev-failures', action='store_true',
+                    help="exit 0 even when nbdev could not process a notebook (its page then has no show_doc entries)")
     a = ap.parse_args(argv)
     if a.jobs < 1: ap.error(f'--jobs must be at least 1, got {a.jobs}')
     r = build(a.out.resolve(), a.work.resolve(), a.jobs, a.strict, quiet=not a.verbose)
     print(f"docs: {len(r['pages'])} pages from {len(r['notebooks'])} notebooks in {r['total_s']} s "
           f"(nbdev processing {r['nbdev_s']} s) -> {r['out']}/index.html")
+    for name, why in r['nbdev_failed'].items():
+        print(f'docs: NBDEV FAILED on {name} (its page has no show_doc entries). Keep imports in cells of their own: '
+              f'nbdev runs every cell that imports.\n' + '\n'.join('    ' + line for line in why.splitlines()))
+    if r['nbdev_failed'] and not a.allow_nbdev_failures:
+        raise SystemExit(f"docs: nbdev could not process {', '.join(r['nbdev_failed'])}: the site is built, but fix them")
 
 
 if __name__ == '__main__':
