@@ -187,9 +187,14 @@ def main():
             import multiprocessing as mp
             with mp.get_context('spawn').Pool(min(a.jobs, len(a.seeds)), initializer=torch.set_num_threads, initargs=(a.threads,)) as pool:
                 per_seed = dict(zip(a.seeds, pool.map(CHAPTERS[ch], a.seeds)))
-        else:
-            per_seed = {s: CHAPTERS[ch](s) for s in a.seeds}
-        for s in a.seeds: print(f'chapter {ch} seed {s}: {per_seed[s]}', flush=True)
+            for s in a.seeds: print(f'chapter {ch} seed {s}: {per_seed[s]}', flush=True)
+        else:   # one seed after another, each printed (and appended) as soon as it is done
+            per_seed = {}
+            for s in a.seeds:
+                per_seed[s] = CHAPTERS[ch](s)
+                line = f'# chapter {ch} seed {s} threads {a.threads}: ' + ', '.join(f'{k}={v:.4g}' for k, v in per_seed[s].items())
+                print(line, flush=True)
+                with open(out, 'a') as f: f.write(line + '\n')
         lines = [f'# chapter {ch} ({time.time() - t0:.0f} s, load average after it {os.getloadavg()[0]:.1f}): {CHAPTERS[ch].__doc__}']
         for m in per_seed[a.seeds[0]]:
             vals = [per_seed[s][m] for s in a.seeds]
