@@ -156,7 +156,12 @@ def train_recipe(name: str, spec: dict, runs: Path) -> dict:
             elif spec.get('cpu_budget') and tr.train_cpu_seconds >= spec['cpu_budget']:
                 tr.stop(f"CPU budget of {spec['cpu_budget']} s spent before the convergence rule held: {c}")
 
-    tr.fit(callbacks=[JsonlLog(50), Evaluate(every_steps=spec['eval_every'], at_end='always'), Converge(), Checkpoint()])
+    if last is not None and spec.get('cpu_budget') is not None and tr.train_cpu_seconds >= spec['cpu_budget']:
+        from trm_course.train import read_log   # the budget is spent already: the card comes from the latest checkpoint
+        tr.history = [r for r in read_log(tr.log_path) if r.get('step', 0) <= tr.step]
+        print(f"{name}: the CPU budget {spec['cpu_budget']} s is spent: writing the card from {last}", flush=True)
+    else:
+        tr.fit(callbacks=[JsonlLog(50), Evaluate(every_steps=spec['eval_every'], at_end='always'), Converge(), Checkpoint()])
     curve = [{k: r[k] for k in ('step', 'exact', 'token', 'train_cpu_seconds')} for r in tr.history if r.get('kind') == 'zoo']
     tr.ema.copy_to(tr.model)
     model = tr.model.model.eval()
