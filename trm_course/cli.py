@@ -12,7 +12,7 @@ import trm_course
 # %% auto #0
 __all__ = ['DATA_NAMES', 'DATA_KINDS', 'TRAIN_EPILOG', 'build_data_main', 'train_main', 'evaluate_main', 'quickstart_main',
            'add_quickstart_arguments', 'add_build_data_arguments', 'add_train_arguments', 'add_evaluate_arguments',
-           'build_parser', 'main']
+           'add_solve_arguments', 'solve_main', 'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #d205ed9f
 def _fail(e: Exception) -> int:
@@ -149,9 +149,13 @@ def _unreadable(src: Path, e: Exception) -> Exception:
     return CheckpointError(f'{e}\n  readable checkpoints beside it, newest first: {listed}\n  evaluate one by giving '
                            f'its file: trm-course evaluate {shlex.quote(str(ok[0][0]))}')
 
+# %% ../nbs/99_cli.ipynb #22cdb3d4
 def evaluate_main(args) -> int:
     """Evaluate a checkpoint (all N_sup steps, EMA weights); prints the metrics as JSON. The positional argument is a
-    checkpoint file or a run folder (its latest checkpoint); an unreadable one names the readable ones beside it."""
+    checkpoint file or a run folder (its latest checkpoint), or the name of a model shipped with the package (chapter
+    24); an unreadable checkpoint names the readable ones beside it."""
+    from trm_course import zoo
+    if zoo.resolve_checkpoint_or_name(args.checkpoint)[0] == 'zoo': return zoo.evaluate_main(args)
     from trm_course.checkpoint import CheckpointError, load_checkpoint, latest_checkpoint, read_checkpoint
     from trm_course.dataset import DatasetFormatError
     from trm_course.recipes import TrainConfig
@@ -251,11 +255,26 @@ def add_train_arguments(p) -> None:
 
 def add_evaluate_arguments(p) -> None:
     "Arguments of `trm-course evaluate` (see evaluate_main)."
-    p.add_argument('checkpoint', help='a checkpoint file or a run folder (its latest checkpoint)')
+    p.add_argument('checkpoint', help="a checkpoint file, a run folder (its latest checkpoint) or a shipped model's "
+                   'name (sudoku4_cpu, sudoku6_cpu, maze_small_cpu, ...: python -m trm_course.zoo list)')
     p.add_argument('overrides', nargs='*', help='key=value changes, e.g. data=path device=cpu')
     p.add_argument('--split', default='test', choices=['test', 'train'])
     p.add_argument('--max-examples', type=int, default=None)
     p.add_argument('--no-ema', action='store_true', help='evaluate the raw weights instead of the EMA')
+
+# %% ../nbs/99_cli.ipynb #af8f854b
+def add_solve_arguments(p) -> None:
+    "Arguments of `trm-course solve` (see trm_course.zoo.solve_main; the parser itself imports no torch)."
+    p.add_argument('name', help='a shipped model: sudoku4_cpu, sudoku6_cpu, maze_small_cpu, ... (python -m trm_course.zoo list)')
+    p.add_argument('puzzle', help="Sudoku: the cells row by row, 0 or . for a blank; maze: rows of # . S G separated by /")
+    p.add_argument('--device', default=None, help="'cpu', 'cuda', 'mps' (default: the best there is)")
+    p.add_argument('--steps', type=int, default=None, help="supervision steps (default: the model's N_sup)")
+    p.add_argument('--json', action='store_true', help='print the result as JSON instead of the boards')
+
+def solve_main(args) -> int:
+    "`trm-course solve NAME PUZZLE`: the answer after every supervision step (chapter 24)."
+    from trm_course import zoo
+    return zoo.solve_main(args)
 
 # %% ../nbs/99_cli.ipynb #7d3ff44f
 def build_parser() -> argparse.ArgumentParser:
@@ -273,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
          'train a small TRM on 4x4 Sudoku (GPU if there is one, else the CPU) and evaluate it (the README main job)'),
         ('build-data', add_build_data_arguments, build_data_main, 'build a dataset in the reference on-disk format'),
         ('train', add_train_arguments, train_main, 'train a recipe with key=value overrides (--list: the recipes)'),
-        ('evaluate', add_evaluate_arguments, evaluate_main, 'evaluate a checkpoint (all N_sup steps) and print JSON')]:
+        ('evaluate', add_evaluate_arguments, evaluate_main,
+         'evaluate a checkpoint or a shipped model (all N_sup steps) and print JSON'),
+        ('solve', add_solve_arguments, solve_main, 'solve a typed puzzle with a shipped model, printing every supervision step')]:
         s = sub.add_parser(name, help=help_)
         add(s)
         s.set_defaults(func=main_)
