@@ -190,3 +190,12 @@ if given is not None:
             v = getattr(cfg, f.name)
             assert v is None or f.name == 'model' or isinstance(v, (int, float, str, bool)), (f.name, v)
             if isinstance(v, float): assert v == v and abs(v) != float('inf'), (f.name, v)
+
+
+def test_every_recipe_names_the_build_data_kind_of_its_dataset():
+    "The trainer's 'build it first' hint reads the recipes' build commands; they must agree with the CLI's table."
+    from trm_course.cli import DATA_NAMES
+    for r in RECIPES.values():
+        cmd = r.notes.get('build') or (r.notes.get('data') or {}).get('build')
+        assert cmd and cmd.startswith('trm-course build-data '), r.name
+        assert DATA_NAMES[cmd.split()[-1]] == r.config.data, r.name

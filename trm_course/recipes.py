@@ -259,7 +259,7 @@ _ARC_MODEL_NOTE = 'README command sets L_cycles (n)=4; config/arch/trm.yaml defa
 add_recipe('arc1', 'arc', True, 'arc1concept-aug-1000', dict(T=3, n=4), ARC_CANVAS, compile=True, notes=dict(
     benchmark='ARC-AGI-1 evaluation (400 tasks)',
     data=dict(subsets=['arc1/training (400)', 'arc1/evaluation (400)', 'conceptarc (160)'],
-              test_split='arc1/evaluation test pairs', num_aug=1000, seed=42,
+              test_split='arc1/evaluation test pairs', num_aug=1000, seed=42, build='trm-course build-data arc1',
               reference_build=_ARC_BUILD.format(out='arc1concept-aug-1000', subsets='training evaluation', test='evaluation'),
               course_build="trm_course.arc_data.recipe_subsets('arc1') + plan_arc(num_aug=1000, seed=42)"),
     model=_ARC_MODEL_NOTE, evaluation=dict(_ARC_EVALUATION), compute='4x H100, about 3 days (reference README)',
@@ -267,7 +267,7 @@ add_recipe('arc1', 'arc', True, 'arc1concept-aug-1000', dict(T=3, n=4), ARC_CANV
 add_recipe('arc2', 'arc', True, 'arc2concept-aug-1000', dict(T=3, n=4), ARC_CANVAS, compile=True, notes=dict(
     benchmark='ARC-AGI-2 evaluation (120 tasks)',
     data=dict(subsets=['arc2/training (1000)', 'arc2/evaluation (120)', 'conceptarc (160)'],
-              test_split='arc2/evaluation test pairs', num_aug=1000, seed=42,
+              test_split='arc2/evaluation test pairs', num_aug=1000, seed=42, build='trm-course build-data arc2',
               reference_build=_ARC_BUILD.format(out='arc2concept-aug-1000', subsets='training2 evaluation2', test='evaluation2'),
               course_build="trm_course.arc_data.recipe_subsets('arc2') + plan_arc(num_aug=1000, seed=42)",
               warning='ARC-AGI-2 training contains ARC-AGI-1 evaluation tasks: never evaluate ARC-AGI-1 with this model'),

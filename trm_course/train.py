@@ -22,7 +22,7 @@ from .ema import EMA
 from .optim import make_optimizers, set_lr
 from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, read_split, FIELDS
 from .sudoku import build_sudoku4_data, plot_solved
-from .recipes import TrainConfig, get_recipe, describe_recipes
+from .recipes import RECIPES, TrainConfig, get_recipe, describe_recipes
 
 # %% auto #0
 __all__ = ['IF_EXISTS', 'patch_to', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset',
@@ -71,12 +71,15 @@ def resolve_data(data: str) -> Path:
     return cache_root() / 'datasets' / data
 
 def _build_hint(root: Path) -> str:
-    "How to build the dataset `root` names: `trm-course build-data KIND` (the kinds of chapter 99's DATA_NAMES)."
-    from trm_course.cli import DATA_NAMES         # light: the command line's table of datasets, no torch
-    kinds = [k for k, name in DATA_NAMES.items() if name == root.name]
-    if kinds and root == cache_root() / 'datasets' / root.name: return f'build it first: `trm-course build-data {kinds[0]}`'
-    return (f'build it first: `trm-course build-data KIND --out {root}`, KIND one of {", ".join(DATA_NAMES)}' if not kinds
-            else f'build it first: `trm-course build-data {kinds[0]} --out {root}`')
+    "How to build the dataset `root` names: the `trm-course build-data KIND` that chapter 14a's recipes record for it."
+    kinds = {}
+    for r in RECIPES.values():
+        cmd = r.notes.get('build') or (r.notes.get('data') or {}).get('build')
+        if cmd: kinds.setdefault(r.config.data, cmd.split()[-1])
+    kind = kinds.get(root.name)
+    if kind and root == cache_root() / 'datasets' / root.name: return f'build it first: `trm-course build-data {kind}`'
+    if kind: return f'build it first: `trm-course build-data {kind} --out {root}`'
+    return f'build it first: `trm-course build-data KIND --out {root}`, KIND one of {", ".join(dict.fromkeys(kinds.values()))}'
 
 def check_dataset(root, splits=('train',)) -> None:
     "One DatasetFormatError listing every missing file of `splits` (before anything is loaded or written)."
