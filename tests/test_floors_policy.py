@@ -23,12 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR_CHAPTERS = ['17_sudoku', '18_maze', '20_arc_eval', '21_watch', '22_ablations', '23_test_time']
-PENDING = {
-    '23_test_time': 'issue 20: four test-time floors are raw asserts against the computed plain evaluation; write them '
-                    "as assert_above(at[small, K]['oracle'], plain + 0.10, baseline=plain, name=...), and likewise "
-                    "the vote floor (plain + 0.06), and assert_below for the two ceilings (plain - 0.03 for q_halt at "
-                    "large noise; at[small, 1]['single'] - 0.08 for a single large-noise trajectory)",
-}
+PENDING = {}
 # asserts of the flagged shape that check no trained model: (chapter, the comparison as ast.unparse prints it) -> why
 NOT_TRAINED = {
     ('18_maze', 'r[3] < 0.6'): 'a statistic of the generated mazes (share of ties), no model involved',
