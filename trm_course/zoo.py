@@ -69,9 +69,8 @@ def verify(name: str, folder=None) -> dict:
 
 # %% ../nbs/24_zoo.ipynb #2cb631f8
 def _read_weights(path) -> dict:
-    "A state_dict of tensors; weights_only where this torch has it (torch >= 1.13), else a plain load."
-    kw = {'weights_only': True} if 'weights_only' in inspect.signature(torch.load).parameters else {}
-    try: state = torch.load(path, map_location='cpu', **kw)
+    "A state_dict of tensors, read with weights_only=True (every torch the package allows, >= 2.1, has it): no pickled code runs."
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e: raise ZooError(f'{path} cannot be read as weights ({type(e).__name__}: {str(e)[:200]})') from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ZooError(f'{path} is not a state_dict of tensors')
