@@ -93,16 +93,6 @@ def test_an_intact_copy_loads(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), ref.state_dict().values()))
 
 
-def test_load_without_weights_only(monkeypatch):
-    "A torch whose `torch.load` has no weights_only parameter (older than the package allows) still loads the file."
-    real = torch.load
-    def old_load(f, map_location=None): return real(f, map_location=map_location, weights_only=True)
-    monkeypatch.setattr(torch, 'load', old_load)
-    m = zoo.load('sudoku4_cpu', 'cpu')
-    monkeypatch.setattr(torch, 'load', real)
-    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), zoo.load('sudoku4_cpu', 'cpu').state_dict().values()))
-
-
 @pytest.mark.skipif(not (torch.cuda.is_available() or torch.backends.mps.is_available()), reason='no GPU here')
 def test_load_on_a_gpu():
     dev = 'cuda' if torch.cuda.is_available() else 'mps'

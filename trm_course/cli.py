@@ -4,7 +4,7 @@
 
 # %% ../nbs/99_cli.ipynb #e35a35ab
 from __future__ import annotations
-import argparse, json, shlex, sys, time
+import argparse, json, os, shlex, sys, time
 from pathlib import Path
 
 import trm_course
@@ -86,7 +86,11 @@ def _interrupted(e: BaseException, how: str, rank: int = 0) -> int:
         return e.exit_code
     if rank == 0: print(f'stopped at once ({e or "interrupted"}); resume from the last complete checkpoint with: {how}',
                         file=sys.stderr, flush=True)
-    return 130
+    # The second signal may have cut torch off in the middle of a call; the interpreter's normal teardown can then abort
+    # (SIGABRT, 'write to closed file' from a C++ callback, seen once in CI). Every file was written atomically, so the
+    # honest way to stop at once is to leave without that teardown.
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(130)
 
 # %% ../nbs/99_cli.ipynb #a7c19001
 def train_main(args) -> int:
