@@ -78,6 +78,11 @@ def _rerun(args, resume: list[str], takes_value: bool = True, world_size: int = 
     prog = 'trm-course' if world_size == 1 else f'torchrun --nproc-per-node {world_size} -m trm_course.cli'
     return ' '.join([prog] + [shlex.quote(a) for a in keep + resume])
 
+def _signal_cause(e: BaseException | None) -> KeyboardInterrupt | None:
+    "The KeyboardInterrupt behind `e`: a second signal can cut torch.save off mid-write, which then fails on its own."
+    while e is not None and not isinstance(e, KeyboardInterrupt): e = e.__context__
+    return e
+
 def _interrupted(e: BaseException, how: str, rank: int = 0) -> int:
     "One line for a run stopped by a signal; the exit status 128 + signal (130 Ctrl-C, 143 SIGTERM)."
     from trm_course.train import TrainingInterrupted
@@ -125,9 +130,11 @@ def train_main(args) -> int:
         if tr.rank == 0:
             ev = [r for r in tr.history if r['kind'] == 'eval']
             print(json.dumps({'last_train': last, 'last_eval': ev[-1] if ev else None}, indent=1))
-    except (ValueError, CheckpointError, DatasetFormatError, FileNotFoundError) as e: return _fail(e)
-    except KeyboardInterrupt as e:
-        return _interrupted(e, _rerun(args, ['--resume', 'auto'], world_size=tr.world_size if tr else 1), tr.rank if tr else 0)
+    except (KeyboardInterrupt, Exception) as e:
+        if (ki := _signal_cause(e)) is not None:
+            return _interrupted(ki, _rerun(args, ['--resume', 'auto'], world_size=tr.world_size if tr else 1), tr.rank if tr else 0)
+        if isinstance(e, (ValueError, CheckpointError, DatasetFormatError, FileNotFoundError)): return _fail(e)
+        raise
     finally:
         if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
     return 0
@@ -186,8 +193,10 @@ def quickstart_main(args) -> int:
     try:
         s = quickstart(out_dir=args.out, minutes=args.minutes, seed=args.seed, steps=args.steps, threads=args.threads,
                        device=args.device, compile=args.compile, run_dir=args.run_dir, resume=args.resume)
-    except ValueError as e: return _fail(e)
-    except KeyboardInterrupt as e: return _interrupted(e, _rerun(args, ['--resume'], takes_value=False))
+    except (KeyboardInterrupt, Exception) as e:
+        if (ki := _signal_cause(e)) is not None: return _interrupted(ki, _rerun(args, ['--resume'], takes_value=False))
+        if isinstance(e, ValueError): return _fail(e)
+        raise
     return 3 if s['stopped_early'] else 0
 
 # %% ../nbs/99_cli.ipynb #29a2664a
