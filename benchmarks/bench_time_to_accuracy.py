@@ -91,6 +91,10 @@ VARIANTS = {
     'depth_ramp_lrcos1600': ('today', dict(lr_min_ratio=0.1, max_steps=1600,
                                            schedule={'T': [[0, 1], [400, 2]], 'n': [[0, 1], [200, 2]]})),
     'depth_long': ('today', dict(schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
+    # bfloat16 forward (fp32 weights, as the reference runs on GPUs): fast only on CPUs with native bf16 matrix units
+    # (AVX512-BF16 / AMX); evaluation then also runs the bf16 forward of the same model
+    'bf16': ('today', dict(dtype='bfloat16')),
+    'bf16_compile': ('today', dict(dtype='bfloat16', compile=True)),
     'depth_long_ema0.95': ('today', dict(ema_rate=0.95, schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
 }
 
