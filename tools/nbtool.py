@@ -7,6 +7,7 @@
     python tools/nbtool.py check [nbs/*.ipynb]               # the committed-notebook policy, see README
     python tools/nbtool.py sync                              # install/export cells from the templates below
     python tools/nbtool.py readme                            # nbs/index.ipynb -> README.md
+    python tools/nbtool.py stats [train ...]                 # exported-cell sizes, chapter cells, module sizes
 
 Chapters save pictures with `trm_course.core.save_figure`, into `$TRM_FIGURES` (default `figures/`). `run` points
 that at a throw-away folder; only `figures` points it at the committed `images/` folder, so committed pictures
@@ -170,8 +171,48 @@ def render_readme(index: Path = ROOT / 'nbs' / 'index.ipynb') -> str:
     return '\n\n'.join(parts) + '\n'
 
 
+def exported_cell_lines(path: Path) -> list[int]:
+    "Lines of each exported cell (`#| export`, `#| exporti`, `#| export mod`), not counting `#|` directives or blank lines."
+    nb = nbformat.read(path, as_version=4)
+    return [sum(1 for l in c.source.splitlines() if l.strip() and not l.startswith('#|'))
+            for c in nb.cells if c.cell_type == 'code'
+            and any(re.match(r'#\|\s*export(i)?(\s|$)', l) for l in c.source.splitlines())]
+
+
+def module_stats(name: str) -> dict:
+    "A library module's lines, top-level definitions (def/class), the course modules it imports, its star imports."
+    import ast
+    path = ROOT / 'trm_course' / f'{name}.py'
+    src = path.read_text(); tree = ast.parse(src)
+    defs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    mods = {n.module.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+    mods |= {n.module.split('.')[1] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0
+             and (n.module or '').startswith('trm_course.')}
+    mods |= {a.name.split('.')[1] for n in ast.walk(tree) if isinstance(n, ast.Import)
+             for a in n.names if a.name.startswith('trm_course.')}
+    stars = sum(1 for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and any(a.name == '*' for a in n.names))
+    return dict(lines=len(src.splitlines()), defs=len(defs), imports=sorted(mods), stars=stars)
+
+
+def stats(modules=('train',)) -> str:
+    "The numbers the code-shape issues quote, measured the same way every time."
+    import statistics
+    nbs = sorted((ROOT / 'nbs').glob('*.ipynb'))
+    sizes = [n for p in nbs for n in exported_cell_lines(p)]
+    out = [f'exported cells: {len(sizes)}, median {statistics.median(sizes)} lines, max {max(sizes)} '
+           '(lines that are neither blank nor `#|` directives)']
+    out.append('cells per chapter: ' + ', '.join(f'{p.stem} {len(nbformat.read(p, as_version=4).cells)}' for p in nbs))
+    lib = sorted((ROOT / 'trm_course').glob('*.py'))
+    out.append(f"star imports in trm_course/: {sum(module_stats(p.stem)['stars'] for p in lib if p.stem != '_modidx')}")
+    for m in modules:
+        s = module_stats(m)
+        out.append(f"trm_course/{m}.py: {s['lines']} lines, {s['defs']} top-level def/class, "
+                   f"imports {len(s['imports'])} course modules ({', '.join(s['imports'])})")
+    return '\n'.join(out)
+
+
 def main(argv):
-    if not argv or argv[0] not in ('new', 'run', 'figures', 'check', 'sync', 'readme'):
+    if not argv or argv[0] not in ('new', 'run', 'figures', 'check', 'sync', 'readme', 'stats'):
         print(__doc__); return 2
     cmd, args = argv[0], argv[1:]
     if cmd == 'new':
@@ -190,6 +231,8 @@ def main(argv):
     elif cmd == 'readme':
         with open(ROOT / 'README.md', 'w') as f: f.write(render_readme())
         print('wrote README.md')
+    elif cmd == 'stats':
+        print(stats(args or ('train',)))
     elif cmd == 'check':
         paths = [Path(a) for a in args] or sorted((ROOT / 'nbs').glob('*.ipynb'))
         probs = [p for path in paths for p in check(path)]
