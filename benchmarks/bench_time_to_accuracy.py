@@ -196,6 +196,18 @@ def finished(records: list[dict], key: tuple, max_cpu: float) -> bool:
                for r in records if r.get('kind') == 'run')
 
 
+def cpu_info() -> dict:
+    "The CPU this ran on: model name, torch's vector capability, and whether it has bfloat16 matrix instructions."
+    flags, model = set(), platform.processor()
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('model name') and not model: model = line.split(':', 1)[1].strip()
+            if line.startswith('flags'): flags = set(line.split(':', 1)[1].split()); break
+    except OSError: pass
+    return dict(model=model, capability=torch.backends.cpu.get_cpu_capability(),
+                bf16=sorted(flags & {'avx512_bf16', 'amx_bf16'}))
+
+
 def one_run(variant: str, task: str, seed: int, args) -> dict:
     spec = TASKS[task]
     data = task_data(task)
@@ -217,7 +229,7 @@ def one_run(variant: str, task: str, seed: int, args) -> dict:
                config=cfg.to_dict(), data=str(Path(data).name),
                command=args.command, commit=args.commit, torch=torch.__version__, threads=torch.get_num_threads(),
                load_start=round(load0[0], 2), load_end=round(os.getloadavg()[0], 2), host=platform.machine(),
-               cpus=os.cpu_count(), when=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(t0)))
+               cpus=os.cpu_count(), cpu=cpu_info(), when=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(t0)))
     return rec
 
 
