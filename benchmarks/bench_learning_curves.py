@@ -12,10 +12,15 @@ trm_course.experiments.learning_curve, evaluating the EMA weights on all held-ou
 or wall-clock time (`--clock wall`). Writes
     <out>/learning_curves.txt   exact/token accuracy at training minutes 1, 2, 3, 5, 10, 15 (+ the machine and load)
     <out>/learning_curves.json  every record (trm_course.experiments.load_curves reads it; chapter 17 plots it)
-Data: trm_course.experiments.sudoku_data (generated minimal puzzles, cached; test puzzles never among training inputs):
+Several training seeds (`--seeds 0 1 2`): one run per (seed, task), each written to
+<out>/.learning_curves_runs/<task>_seed<S>.json as it finishes, so an interrupted benchmark continues where it stopped
+(finished runs are skipped; delete that folder to start over). The table then has one row per run, and a summary gives the
+median and range over seeds of the CPU time to 50/90/95/98/99% exact. The data is the recipe's (data seed 0) for
+every training seed. Every record names the commit (`git describe --always --dirty`), torch, the CPU and the load.
+Data: trm_course.sudoku.sudoku_data (generated minimal puzzles, cached; test puzzles never among training inputs):
 4x4 1,000 puzzles x 8 variants / 500 test; 6x6 1,000 puzzles x 21 variants / 1,000 test.
 """
-import argparse, os, platform, subprocess, sys, time
+import argparse, os, platform, statistics, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,23 +29,67 @@ sys.path.insert(0, str(ROOT))
 import torch
 
 from trm_course.recipes import get_recipe
-from trm_course.experiments import learning_curve, sudoku_data, format_curves, save_curves, load_curves, time_to
+from trm_course.experiments import learning_curve, format_curves, save_curves, load_curves, time_to
+from trm_course.sudoku import sudoku_data
 from trm_course.core import atomic_write
 
-MINUTES = (1, 2, 3, 5, 10, 15)
+MINUTES = (1, 2, 3, 5, 8, 10, 15)
+THRESHOLDS = (0.5, 0.9, 0.95, 0.98, 0.99)
 
 
-def runs(seed):
-    return [('4x4 sudoku4_cpu', 'sudoku4_cpu', lambda: sudoku_data(4, n_train=1000, n_aug=7, n_test=500, seed=seed)),
-            ('6x6 sudoku6_cpu', 'sudoku6_cpu', lambda: sudoku_data(6, n_train=1000, n_aug=20, n_test=1000, seed=seed))]
+def runs():
+    "(name, recipe, data) of each task; the data is the recipe's (data seed 0), whatever the training seed."
+    return [('4x4 sudoku4_cpu', 'sudoku4_cpu', lambda: sudoku_data(4, n_train=1000, n_aug=7, n_test=500, seed=0)),
+            ('6x6 sudoku6_cpu', 'sudoku6_cpu', lambda: sudoku_data(6, n_train=1000, n_aug=20, n_test=1000, seed=0))]
+
+
+def cpu_info() -> str:
+    "The CPU model, torch's vector capability and any bfloat16 matrix flags (Linux)."
+    model, flags = platform.processor(), set()
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('model name') and not model: model = line.split(':', 1)[1].strip()
+            if line.startswith('flags'): flags = set(line.split(':', 1)[1].split()); break
+    except OSError: pass
+    bf16 = ' '.join(sorted(flags & {'avx512_bf16', 'amx_bf16'})) or 'no bf16 matrix flags'
+    return f'{model or "unknown CPU"}, torch capability {torch.backends.cpu.get_cpu_capability()}, {bf16}'
+
+
+def commit() -> str:
+    try: return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError: return 'unknown'
 
 
 def run_one(args, name, preset, data):
     print(f'== {name}: {args.minutes[name]} {args.clock} min, data {data}', flush=True)
-    cfg = get_recipe(preset, data=str(data), seed=args.seed)
+    cfg = get_recipe(preset, data=str(data), seed=args.seed_now)
     recs = learning_curve(cfg, minutes=args.minutes[name], eval_every=None, clock=args.clock,
                           eval_seconds=args.eval_seconds or 60 * args.minutes[name] / 12)
     return recs, os.getloadavg()
+
+
+def run_file(out: Path, name: str, seed: int) -> Path:
+    return out / '.learning_curves_runs' / f'{name.split()[0]}_seed{seed}.json'
+
+
+def summary(curves: dict, key: str) -> list[str]:
+    "Median [min-max] over seeds of the training minutes to each exact-accuracy threshold, per task."
+    out = []
+    for task in dict.fromkeys(n.split(', seed')[0] for n in curves):
+        runs_ = {n: r for n, r in curves.items() if n.split(', seed')[0] == task}
+        cells = []
+        for t in THRESHOLDS:
+            hits = [time_to(r, t) for r in runs_.values()]
+            got = sorted(h[key] for h in hits if h)
+            if not got: cells.append(f'{t:.0%}: not reached'); continue
+            miss = f', {len(hits) - len(got)} of {len(hits)} seeds not reached' if len(got) < len(hits) else ''
+            steps = sorted(h['step'] for h in hits if h)
+            cells.append(f'{t:.0%}: {statistics.median(got):.2f} min [{got[0]:.2f}-{got[-1]:.2f}] '
+                         f'(steps {statistics.median(steps):.0f} [{steps[0]}-{steps[-1]}]){miss}')
+        best = [max(x['exact'] for x in r) for r in runs_.values()]
+        out.append(f'# {task}, {len(runs_)} seeds, minutes to exact >= ' + '; '.join(cells)
+                   + f'; best exact median {statistics.median(best):.1%} [{min(best):.1%}-{max(best):.1%}]')
+    return out
 
 
 def main(argv=None):
@@ -51,65 +100,64 @@ def main(argv=None):
     ap.add_argument('--eval-seconds', type=float, default=None,
                     help='evaluate every this many training seconds (default: 12 evaluations per run)')
     ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--jobs', type=int, default=1, choices=[1, 2], help='2: run 4x4 and 6x6 in two processes at once')
+    ap.add_argument('--seed', type=int, default=None, help='one training seed (default 0); see --seeds')
+    ap.add_argument('--seeds', type=int, nargs='+', default=None, help='several training seeds, one run each (resumable)')
     ap.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results'))
-    ap.add_argument('--child', default=None, help=argparse.SUPPRESS)
+    ap.add_argument('--report', action='store_true', help='only rewrite the table from the finished runs')
     args = ap.parse_args(argv)
+    if args.seed is not None and args.seeds is not None: raise SystemExit('give --seed or --seeds, not both')
+    seeds = args.seeds or [0 if args.seed is None else args.seed]
     args.minutes = {'4x4 sudoku4_cpu': args.minutes4, '6x6 sudoku6_cpu': args.minutes6}
     torch.set_num_threads(args.threads)
-    todo = [(n, p, d) for n, p, d in runs(args.seed) if args.minutes[n] > 0]
-    if args.child is not None:                      # one run, records to a JSON file (for --jobs 2)
-        n, p, d = next(r for r in todo if r[0] == args.child.split('@')[0])
-        recs, load = run_one(args, n, p, d())
-        save_curves({n: recs}, args.child.split('@')[1], meta={'load_end': load[0]})
-        return
+    todo = [(n, p, d) for n, p, d in runs() if args.minutes[n] > 0]
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    load0, t0 = os.getloadavg(), time.time()
+    command = (f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "?")} python benchmarks/bench_learning_curves.py '
+               + ' '.join(argv if argv is not None else sys.argv[1:]))
     datas = {n: d() for n, _, d in todo}            # build (or find) the data first, outside the timed runs
-    curves, loads = {}, {}
-    if args.jobs == 2:
-        tmp = out / '.bench_learning_curves'; tmp.mkdir(exist_ok=True)
-        given = list(argv if argv is not None else sys.argv[1:])
-        if '--jobs' in given: i = given.index('--jobs'); del given[i:i + 2]
-        cmd = [sys.executable, __file__] + [a for a in given if not a.startswith('--jobs=')]
-        procs = {n: subprocess.Popen(cmd + ['--child', f'{n}@{tmp / (str(i) + ".json")}'])
-                 for i, (n, _, _) in enumerate(todo)}
-        for i, (n, p) in enumerate(procs.items()):
-            if p.wait() != 0: raise SystemExit(f'the {n} run failed (exit {p.returncode})')
-            c, meta = load_curves(tmp / f'{i}.json')
-            curves[n] = c[n]; loads[n] = (meta['load_end'],)
-            (tmp / f'{i}.json').unlink()
-        tmp.rmdir()
-    else:
+    for seed in seeds:                              # one run per (seed, task); a finished one is skipped
         for n, p, _ in todo:
-            curves[n], loads[n] = run_one(args, n, p, datas[n])
-    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0))
-    clock = 'CPU time of the training process (what one idle core would take)' if args.clock == 'cpu' else 'wall-clock time'
-    head = [f'# bench_learning_curves.py  {when}  torch {torch.__version__}  device cpu  dtype float32',
-            f'# host: {platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, jobs {args.jobs}, '
-            f'load average at start {load0[0]:.1f}, at the end of each run: '
-            + ', '.join(f'{n} {l[0]:.1f}' for n, l in loads.items()) + ' (wall times are noisy on a shared machine)',
-            f'# command: OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "?")} python benchmarks/bench_learning_curves.py '
-            + ' '.join(argv if argv is not None else sys.argv[1:]),
-            f'# minutes = {clock}; evaluations excluded. Held-out exact/token accuracy (EMA weights, all N_sup steps):',
+            f = run_file(out, n, seed)
+            if f.exists() or args.report: continue
+            f.parent.mkdir(exist_ok=True)
+            args.seed_now, load0, t0 = seed, os.getloadavg(), time.time()
+            recs, load = run_one(args, n, p, datas[n])
+            save_curves({f'{n}, seed {seed}': recs}, f, meta=dict(
+                when=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0)), seed=seed, recipe=p,
+                config=get_recipe(p, data=str(datas[n]), seed=seed).to_dict(flat=True), data=datas[n].name,
+                minutes=args.minutes[n], clock=args.clock, command=command, commit=commit(), torch=torch.__version__,
+                threads=torch.get_num_threads(), cpu=cpu_info(), host=platform.machine(), cpus=os.cpu_count(),
+                load_start=round(load0[0], 2), load_end=round(load[0], 2)))
+    curves, metas = {}, {}
+    for seed in seeds:
+        for n, p, _ in todo:
+            f = run_file(out, n, seed)
+            if not f.exists(): continue
+            c, meta = load_curves(f)
+            curves.update(c); metas.update({k: meta for k in c})
+    if not curves: raise SystemExit(f'no finished runs under {out / ".learning_curves_runs"}')
+    m0 = next(iter(metas.values()))
+    loads = [m['load_start'] for m in metas.values()] + [m['load_end'] for m in metas.values()]
+    head = [f'# bench_learning_curves.py  {min(m["when"] for m in metas.values())} to {max(m["when"] for m in metas.values())}'
+            f'  torch {m0["torch"]}  device cpu  dtype float32  commit {", ".join(sorted({m["commit"] for m in metas.values()}))}',
+            f'# host: {m0["host"]}, {m0["cpus"]} CPUs ({m0["cpu"]}), torch threads {m0["threads"]}, one run at a time; '
+            f'load average {min(loads):.1f}-{max(loads):.1f} during the runs (wall times are noisy on a shared machine)',
+            f'# command: {m0["command"]}',
+            f'# minutes = {"CPU time of the training process (what one idle core would take)" if args.clock == "cpu" else "wall-clock time"}; '
+            'evaluations excluded. Held-out exact/token accuracy (EMA weights, all N_sup steps):',
             '# the last evaluation at or before each minute; "-" = the run was shorter.', '']
-    body = format_curves(curves, MINUTES, clock=args.clock)
-    notes = ['', '# recipes (trm_course.recipes):'] + [f'#   {p}: {get_recipe(p).to_dict(flat=True)}' for _, p, _ in todo] + ['# data:'] + \
-            [f'#   {n}: {datas[n].name}' for n, _, _ in todo]
     key = 'cpu_minutes' if args.clock == 'cpu' else 'minutes'
-    for n, recs in curves.items():
-        f = recs[-1]
-        hit = {t: time_to(recs, t) for t in (0.5, 0.9, 0.95, 0.99)}
-        notes.append(f'# {n}: {f["step"]:,} steps, {f[key]:.1f} {args.clock} min of training ({f["minutes"]:.1f} wall min), '
-                     f'{f["examples"]:,} puzzles finished; exact first >= ' + ', '.join(
-                         f'{t:.0%} at ' + (f'{h[key]:.1f} min/{h["step"]} steps' if h else '-') for t, h in hit.items()))
+    body = format_curves(curves, MINUTES, clock=args.clock)
+    notes = ['', '# over training seeds (median [min-max]):'] + summary(curves, key) + \
+            ['', '# recipes (trm_course.recipes, as the runs used them):'] + \
+            list(dict.fromkeys(f'#   {m["recipe"]}: ' + str({k: v for k, v in m["config"].items() if k not in ("seed", "data")})
+                               for m in metas.values())) + ['# data:'] + \
+            list(dict.fromkeys(f'#   {n.split(", seed")[0]}: {m["data"]}' for n, m in metas.items()))
     text = '\n'.join(head) + body + '\n' + '\n'.join(notes) + '\n'
     with atomic_write(out / 'learning_curves.txt', 'w') as fh: fh.write(text)
     save_curves(curves, out / 'learning_curves.json',
-                meta={'when': when, 'threads': torch.get_num_threads(), 'clock': args.clock, 'jobs': args.jobs,
-                      'load_start': load0[0], 'load_end': {n: l[0] for n, l in loads.items()}, 'host': platform.machine(),
-                      'cpus': os.cpu_count()})
+                meta={'when': m0['when'], 'threads': m0['threads'], 'clock': args.clock, 'seeds': seeds,
+                      'load_start': min(loads), 'load_end': max(loads), 'host': m0['host'], 'cpus': m0['cpus'],
+                      'runs': {n: {k: v for k, v in m.items() if k != 'config'} | {'config': m['config']} for n, m in metas.items()}})
     print(text)
 
 
