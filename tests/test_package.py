@@ -1,5 +1,5 @@
 "The wheel: builds, carries the package data, and installs a working console script."
-import subprocess, sys, zipfile
+import json, subprocess, sys, zipfile
 from pathlib import Path
 
 import pytest
@@ -16,25 +16,49 @@ def wheel(tmp_path_factory):
     return whl
 
 
-def test_wheel_installs_and_runs(wheel, tmp_path):
-    names = zipfile.ZipFile(wheel).namelist()
-    assert 'trm_course/core.py' in names and 'trm_course/cli.py' in names
-    assert not any(n.startswith('nbs/') or n.startswith('tests/') for n in names)
-    entry = next(n for n in names if n.endswith('entry_points.txt'))
-    assert 'trm-course = trm_course.cli:main' in zipfile.ZipFile(wheel).read(entry).decode()
-    # a fresh venv with the wheel installed into it; it borrows the runtime dependencies (torch, numpy, ...) from the
-    # test environment through a .pth line, which does not run that environment's editable-install hook
-    venv = tmp_path / 'venv'
+@pytest.fixture(scope='module')
+def installed(wheel, tmp_path_factory):
+    """A fresh venv with the wheel installed into it (built once for this module's tests). It borrows the runtime
+    dependencies (torch, numpy, ...) from the test environment through a .pth line, which does not run that
+    environment's editable-install hook; returns (venv, an empty working folder outside the checkout)."""
+    base = tmp_path_factory.mktemp('installed')
+    venv, cwd = base / 'venv', base / 'work'
+    cwd.mkdir()
     subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
     site = next((venv / 'lib').glob('python3*/site-packages'))
     parent_site = next(p for p in sys.path if p.endswith('site-packages') and Path(p).is_dir())
     (site / '_deps.pth').write_text(parent_site + '\n')
     subprocess.run([venv / 'bin/python', '-m', 'pip', 'install', '--no-deps', '-q', str(wheel)], check=True, capture_output=True)
+    return venv, cwd
+
+
+def test_wheel_installs_and_runs(wheel, installed):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert 'trm_course/core.py' in names and 'trm_course/cli.py' in names
+    assert not any(n.startswith('nbs/') or n.startswith('tests/') for n in names)
+    entry = next(n for n in names if n.endswith('entry_points.txt'))
+    assert 'trm-course = trm_course.cli:main' in zipfile.ZipFile(wheel).read(entry).decode()
+    venv, cwd = installed
     out = subprocess.run([venv / 'bin/python', '-c', 'import trm_course, trm_course.core as c; print(trm_course.__file__)'],
-                         check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+                         check=True, capture_output=True, text=True, cwd=cwd).stdout
     assert str(venv) in out, f'imported the checkout instead of the wheel: {out}'
-    help_ = subprocess.run([venv / 'bin/trm-course', '--help'], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+    help_ = subprocess.run([venv / 'bin/trm-course', '--help'], check=True, capture_output=True, text=True, cwd=cwd).stdout
     assert 'demo' in help_
+
+
+def test_the_wheel_ships_the_zoo(wheel, installed):
+    "Every file of trm_course/models/ is in the wheel, and a shipped model loads and scores from the installed wheel."
+    names = set(zipfile.ZipFile(wheel).namelist())
+    files = sorted(p.name for p in (ROOT / 'trm_course' / 'models').iterdir() if p.is_file())
+    assert files and not [f for f in files if f'trm_course/models/{f}' not in names], 'zoo files missing from the wheel'
+    venv, cwd = installed
+    out = subprocess.run([venv / 'bin/python', '-m', 'trm_course.zoo', 'evaluate', 'sudoku4_cpu', 'device=cpu', '--max-examples', '64'],
+                         check=True, capture_output=True, text=True, cwd=cwd).stdout
+    r = json.loads(out)
+    assert r['model'] == 'sudoku4_cpu' and r['count'] == 64
+    where = subprocess.run([venv / 'bin/python', '-c', 'from trm_course import zoo; print(zoo.models_dir())'],
+                           check=True, capture_output=True, text=True, cwd=cwd).stdout
+    assert str(venv) in where, f'the zoo was read from the checkout, not the wheel: {where}'
 
 
 def test_wheel_ships_runtime_data(wheel):
