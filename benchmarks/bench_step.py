@@ -22,7 +22,7 @@ recompile or a new graph after warm-up is a bug), and MFU = FLOPs counted by Flo
 (forward + backward) / step time / the chip's dense peak for the dtype (printed; override with --peak-tflops).
 Modes are timed round-robin, one step each per round, so a noisy machine slows all of them alike.
 """
-import argparse, json, os, platform, statistics, sys, tempfile, time, traceback
+import argparse, dataclasses, json, os, platform, statistics, sys, tempfile, time, traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def make_trainer(name, model_cfg, data, args, compile_: bool, out_dir):
     cfg = get_recipe(name)
     keep = {f: getattr(model_cfg, f) for f in ('hidden_size', 'num_heads', 'T', 'n', 'mlp_t', 'pos_encodings',
                                                 'puzzle_emb_ndim', 'puzzle_emb_len', 'layers', 'expansion')}
-    cfg = cfg.replace(model=cfg.model.replace(**keep), **changes)
+    cfg = cfg.replace(model=dataclasses.replace(cfg.model, **keep), **changes)
     return Trainer(cfg, verbose=False)
 
 
@@ -146,8 +146,8 @@ def build_modes(args, dev, tmp: Path) -> tuple[dict, object, dict]:
     from trm_course.halting import TRMWithLoss
     cfg = published_model(args.config)
     vocab, seq = SHAPES[args.config.rstrip('12')]        # the dataset's shape (the recipe leaves it to the data)
-    cfg = cfg.replace(vocab_size=cfg.vocab_size or vocab, seq_len=cfg.seq_len or seq)
-    if args.small: cfg = cfg.replace(hidden_size=64, num_heads=4, T=2, n=2)
+    cfg = dataclasses.replace(cfg, vocab_size=cfg.vocab_size or vocab, seq_len=cfg.seq_len or seq)
+    if args.small: cfg = dataclasses.replace(cfg, hidden_size=64, num_heads=4, T=2, n=2)
     ids = 2 if cfg.puzzle_emb_ndim > 0 else 1
     data = fake_dataset(tmp / 'data', cfg.vocab_size, cfg.seq_len, ids, n=4 * args.batch)
     modes, first = {}, None

@@ -137,13 +137,13 @@ class TrainSchedule(Callback):
     def on_fit_start(self, tr):
         if not self.schedule: return
         self.saved = tr.__dict__.get('train_step')      # an instance's own train_step (if any) comes back at the end
-        inner, trm, final_cfg, final_nsup = tr.train_step, tr.model.model, tr.model.model.cfg, tr.model.N_sup
-        def train_step(batch):
+        inner, trm, final_cfg = tr.train_step, tr.model.model, tr.model.model.cfg
+        def train_step(batch):     # N_sup, T and n all live in the model's config: one swap, undone after the step
             s = tr.step            # the step about to run (0-based)
-            trm.cfg = dataclasses.replace(final_cfg, T=self.value('T', s, final_cfg.T), n=self.value('n', s, final_cfg.n))
-            tr.model.N_sup = self.value('N_sup', s, final_nsup)
+            trm.cfg = dataclasses.replace(final_cfg, T=self.value('T', s, final_cfg.T), n=self.value('n', s, final_cfg.n),
+                                          N_sup=self.value('N_sup', s, final_cfg.N_sup))
             try: return inner(batch)
-            finally: trm.cfg, tr.model.N_sup = final_cfg, final_nsup
+            finally: trm.cfg = final_cfg
         tr.train_step = train_step
     def on_fit_end(self, tr):
         if not self.schedule: return

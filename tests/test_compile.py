@@ -6,7 +6,7 @@ On a GPU a recompile or a silent fallback to eager costs 2-3x in step time; CPU 
 this guards the trainer without a GPU (issue #12). `torch._dynamo.config.error_on_recompile` turns any recompile
 after warm-up into an error, and dynamo's counters must not grow.
 """
-import itertools
+import dataclasses, itertools
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ def _trainer(data, out, **model):
     from trm_course.train import Trainer
     cfg = get_recipe('sudoku4_cpu', data=str(data), out_dir=str(out), compile=True, global_batch_size=8,
                      eval_batch_size=16, max_steps=1000, progress=False, device='cpu', dtype='float32')
-    cfg = cfg.replace(model=cfg.model.replace(hidden_size=32, num_heads=2, **model))
+    cfg = cfg.replace(model=dataclasses.replace(cfg.model, hidden_size=32, num_heads=2, **model))
     return Trainer(cfg, verbose=False)
 
 

@@ -47,7 +47,7 @@ def test_model_act_loss_backward_follow_the_inputs(kw):
             carry, loss, metrics, _, all_halted = head(carry, batch)
             (loss / 6).backward(); opt.step(); opt.zero_grad()
         assert all(v.device == CPU for v in metrics.values())
-        deep_supervision_train(model, opt, batch, N_sup=2)
+        deep_supervision_train(model, opt, batch)
         head.eval()
         r = rollout(model, batch)
         assert r['exact'].device == CPU

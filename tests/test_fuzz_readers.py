@@ -16,7 +16,7 @@ Profiles (seeded: `derandomize=True`, so every run tries the same examples):
     ci    (default)  120 examples per test; the whole file runs in well under a minute on one CPU core
     long             2,000 examples per test:  HYPOTHESIS_PROFILE=long pytest tests/test_fuzz_readers.py -n 0
 """
-import csv, io, json, shutil, tempfile
+import csv, dataclasses, io, json, shutil, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -540,7 +540,7 @@ def test_fuzz_reference_checkpoint(ops, whole_model):
         same = lambda k: torch.equal(sd[k], _MODEL_SD[k] if k not in ('y_init', 'z_init') else _MODEL_SD[k].bfloat16().float())
         assert sd.keys() == _MODEL_SD.keys() and all(same(k) for k in sd), [k for k in sd if not same(k)]
         if not ops:
-            assert model.cfg.replace(forward_dtype=None) == _REF_CFG.replace(forward_dtype=None), (model.cfg, _REF_CFG)
+            assert dataclasses.replace(model.cfg, forward_dtype=None) == dataclasses.replace(_REF_CFG, forward_dtype=None), (model.cfg, _REF_CFG)
 
 
 @st.composite
@@ -570,7 +570,7 @@ def test_reference_checkpoint_valid_inputs(case, whole_model):
         want = model.state_dict()
         same = lambda k: torch.equal(got.state_dict()[k], want[k] if k not in ('y_init', 'z_init') else want[k].bfloat16().float())
         assert got.state_dict().keys() == want.keys() and all(same(k) for k in want), [k for k in want if not same(k)]
-        assert got.cfg.replace(forward_dtype=None) == model.cfg.replace(forward_dtype=None)
+        assert dataclasses.replace(got.cfg, forward_dtype=None) == dataclasses.replace(model.cfg, forward_dtype=None)
     else:
         sd = read_reference_checkpoint(path)
         saved = torch.load(path, weights_only=True)

@@ -64,8 +64,8 @@ def test_model_chapters_bf16(kind):
         (loss / 32).backward(); opt.step(); opt.zero_grad()
         assert torch.isfinite(loss)
     assert carry.y.device.type == DEV.type and all(v.device.type == DEV.type for v in metrics.values())
-    hist = deep_supervision_train(model, opt, batch, N_sup=2)
-    assert len(hist) == 2 and all(np.isfinite(h['loss']) for h in hist)
+    hist = deep_supervision_train(model, opt, batch)          # the model config's N_sup = 4 steps
+    assert len(hist) == model.cfg.N_sup == 4 and all(np.isfinite(h['loss']) for h in hist)
     r = rollout(model.eval(), batch)
     assert r['exact'].shape == (4, 32)
 

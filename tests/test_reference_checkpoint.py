@@ -6,7 +6,7 @@ all_config.yaml with the `arch` block (the three dataset sizes come from a datas
 Loading it must reproduce the reference's recorded evaluation logits; bad files give one clear error.
 See nbs/12_reference.ipynb.
 """
-import json
+import dataclasses, json
 from pathlib import Path
 
 import pytest
@@ -79,7 +79,7 @@ def test_course_round_trip(path, tmp_path):
     raw = torch.load(ck, weights_only=True)
     assert sorted(raw) == sorted(REFERENCE_PREFIX + k for k in d['state_dict'])
     back = load_reference_checkpoint(ck).eval()
-    assert back.cfg == model.cfg.replace(batch_size=None)
+    assert back.cfg == dataclasses.replace(model.cfg, batch_size=None)
     for (ka, a), (kb, b) in zip(model.state_dict().items(), back.state_dict().items()):
         assert ka == kb and a.dtype == b.dtype and torch.equal(a, b), ka
     with torch.no_grad():

@@ -59,15 +59,15 @@ def test_schedule_trains_small_and_evaluates_the_final_model(bench, tmp_path):
     tr = bench.Trainer(cfg, verbose=False)
     seen = []
     class Spy(bench.Callback):
-        def on_step_end(self, tr, m): seen.append((tr.model.model.cfg.T, tr.model.model.cfg.n, tr.model.N_sup))
+        def on_step_end(self, tr, m): seen.append((tr.model.model.cfg.T, tr.model.model.cfg.n, tr.model.model.cfg.N_sup))
     inner = tr.train_step
     def spy_step(batch):
-        seen.append(('train', tr.model.model.cfg.T, tr.model.model.cfg.n))
+        seen.append(('train', tr.model.model.cfg.T, tr.model.model.cfg.n, tr.model.model.cfg.N_sup))
         return inner(batch)
     tr.train_step = spy_step
     sch = bench.TrainSchedule({'T': [[0, 1], [2, 2]], 'n': [[0, 1], [1, 2]], 'N_sup': [[0, 1], [3, 4]]})
     tr.fit(steps=4, callbacks=[sch, Spy()])
     train = [s for s in seen if s[0] == 'train']
-    assert train == [('train', 1, 1), ('train', 1, 2), ('train', 2, 2), ('train', 2, 2)]
+    assert train == [('train', 1, 1, 1), ('train', 1, 2, 1), ('train', 2, 2, 1), ('train', 2, 2, 4)]
     assert [s for s in seen if s[0] != 'train'] == [(2, 2, 4)] * 4      # outside a step: the final model
     assert tr.train_step == spy_step                                      # the wrapper is gone after fit

@@ -62,7 +62,7 @@ def ablation_config(row: str, seed: int = 0, data=None, eval_batch_size: int = 2
     changes = r['train'] | changes
     model_keys = {f.name for f in dataclasses.fields(cfg.model)}
     cfg = cfg.replace(**{k: v for k, v in changes.items() if k not in model_keys})
-    cfg = cfg.replace(model=cfg.model.replace(**{k: v for k, v in changes.items() if k in model_keys}))
+    cfg = cfg.replace(model=dataclasses.replace(cfg.model, **{k: v for k, v in changes.items() if k in model_keys}))
     if cfg.lr_min_ratio != 1.0: raise ValueError('ablation_config: the sweep needs a constant lr after warm-up (lr_min_ratio=1.0)')
     return cfg, variant_builder(**r['switches'])
 

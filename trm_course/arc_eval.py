@@ -397,14 +397,13 @@ def score_submission(sub: dict, solutions, rule: str = 'fraction', k: int = 2) -
     return dict(score=sum(r['score'] for r in per_task) / len(per_task), per_task=per_task)
 
 # %% ../nbs/20_arc_eval.ipynb #61b2a2c7
-def predict_batch(model, batch: dict, N_sup: int | None = None):
-    """(argmax token canvases (B, seq_len), q_halt logits (B,) fp32) after all `N_sup` supervision steps, as at
-    evaluation: chapter 11's `rollout`, keeping the last step's outputs only."""
-    out = rollout(model, batch, N_sup, record='outputs')['outputs']
+def predict_batch(model, batch: dict):
+    """(argmax token canvases (B, seq_len), q_halt logits (B,) fp32) after all N_sup supervision steps (the model
+    config's), as at evaluation: chapter 11's `rollout`, keeping the last step's outputs only."""
+    out = rollout(model, batch, record='outputs')['outputs']
     return out['preds'], out['q_halt_logits'].float()
 
-def evaluate_arc(model, batches, evaluator: ArcEvaluator, N_sup: int | None = None, device=None,
-                 save_dir=None, group=None):
+def evaluate_arc(model, batches, evaluator: ArcEvaluator, device=None, save_dir=None, group=None):
     """Run `model` on every batch of the ARC test split and return `evaluator.result()` (a fresh vote unless accumulating).
     A model on a smaller square canvas (seq_len side*side < 900, see `shrink_canvas`) is fine: its inputs and
     predictions are grown back to 30x30 before voting."""
@@ -417,7 +416,7 @@ def evaluate_arc(model, batches, evaluator: ArcEvaluator, N_sup: int | None = No
             if isinstance(batch, tuple): batch = batch[1]          # ('all', batch, effective size) from the loader
             host = {k: torch.as_tensor(batch[k]) for k in ('inputs', 'puzzle_identifiers')}
             b = {k: v.to(device, non_blocking=True) for k, v in host.items()}
-            preds, q = predict_batch(model, b, N_sup)
+            preds, q = predict_batch(model, b)
             preds, q, inputs = preds.cpu(), q.cpu(), host['inputs'].cpu()   # the batch's only device-to-host copies
             if inputs.shape[-1] != CANVAS * CANVAS: preds, inputs = grow_canvas(preds), grow_canvas(inputs)
             evaluator.update(host['puzzle_identifiers'].cpu(), preds, q, inputs=inputs)

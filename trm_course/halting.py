@@ -9,10 +9,12 @@ import torch
 from torch import nn
 
 from .recursion import TRM, latent_recursion
-from .supervision import IGNORE_LABEL, act_loss, get_loss_fn
+from .core import IGNORE_LABEL
+from .supervision import act_loss, get_loss_fn
 
 # %% auto #0
-__all__ = ['STEP_RECORDS', 'LAST_RECORDS', 'ACTCarry', 'initial_act_carry', 'act_step', 'TRMWithLoss', 'rollout', 'halting_steps']
+__all__ = ['STEP_RECORDS', 'LAST_RECORDS', 'ACTCarry', 'initial_act_carry', 'exploration_min_steps', 'act_step', 'TRMWithLoss',
+           'rollout', 'halting_steps']
 
 # %% ../nbs/11_halting.ipynb #0b42fd20
 @dataclass
@@ -32,12 +34,18 @@ def initial_act_carry(model, batch: dict) -> ACTCarry:
                     {k: torch.zeros_like(v, device=dev) for k, v in batch.items()})
 
 # %% ../nbs/11_halting.ipynb #6fc5efdc
-def act_step(model, carry: ACTCarry, batch: dict, training: bool, N_sup: int | None = None,
-             exploration_prob: float | None = None, generator: torch.Generator | None = None):
+def exploration_min_steps(steps: torch.Tensor, N_sup: int, p: float, generator: torch.Generator | None = None):
+    """The reference's ACT exploration, drawn afresh at every call: each row, with probability `p`, gets a minimum
+    step count uniform in 2..N_sup (0 otherwise); a row may halt only once `steps` reaches it. (B,) like `steps`."""
+    explore = torch.rand(steps.shape, generator=generator, device=steps.device) < p
+    return explore * torch.randint(2, N_sup + 1, steps.shape, generator=generator, device=steps.device, dtype=steps.dtype)
+
+def act_step(model, carry: ACTCarry, batch: dict, training: bool, exploration_prob: float | None = None,
+             generator: torch.Generator | None = None):
     """One step of the reference's ACT wrapper: refill halted slots from `batch`, one supervision step, update
     steps and halted. Returns (new carry, outputs) with outputs = logits, q_halt_logits, q_continue_logits (with grad).
-    N_sup / exploration_prob default to `model.cfg.N_sup` / `model.cfg.halt_exploration_prob`."""
-    N_sup = model.cfg.N_sup if N_sup is None else N_sup
+    Rows halt at the model config's N_sup; `exploration_prob` defaults to `model.cfg.halt_exploration_prob`."""
+    N_sup = model.cfg.supervision_steps()
     p = model.cfg.halt_exploration_prob if exploration_prob is None else exploration_prob
     missing = [k for k in carry.current_data if k not in batch]
     if missing: raise ValueError(f'act_step: the batch lacks {missing} (the carry holds {sorted(carry.current_data)})')
@@ -56,25 +64,20 @@ def act_step(model, carry: ACTCarry, batch: dict, training: bool, N_sup: int | N
         steps = steps + 1
         halted = steps >= N_sup
         if training and N_sup > 1:
-            halted = halted | (q_halt > 0)
-            explore = torch.rand(q_halt.shape, generator=generator, device=q_halt.device) < p
-            min_steps = explore * torch.randint(2, N_sup + 1, steps.shape, generator=generator, device=steps.device,
-                                                dtype=steps.dtype)
-            halted = halted & (steps >= min_steps)
+            halted = (halted | (q_halt > 0)) & (steps >= exploration_min_steps(steps, N_sup, p, generator))
     return ACTCarry(y, z, steps, halted, data), {'logits': logits, 'q_halt_logits': q_halt, 'q_continue_logits': q_continue}
 
 # %% ../nbs/11_halting.ipynb #b2302681
 class TRMWithLoss(nn.Module):
     """TRM + ACT + loss head: forward(carry, batch) -> (carry, loss, metrics, outputs, all_halted).
-    `all_halted` is a 0-d bool tensor on the model's device (`if all_halted:` reads it: a host sync on a GPU)."""
-    def __init__(self, model: nn.Module, loss='stablemax', N_sup: int | None = None,
-                 exploration_prob: float | None = None, halt_loss_weight: float = 0.5):
+    `all_halted` is a 0-d bool tensor on the model's device (`if all_halted:` reads it: a host sync on a GPU).
+    Rows halt by the model config's N_sup: no copy of it here, so training and evaluation read the same value."""
+    def __init__(self, model: nn.Module, loss='stablemax', exploration_prob: float | None = None,
+                 halt_loss_weight: float = 0.5):
         super().__init__()
         get_loss_fn(loss)                                   # fail early on an unknown loss name
         self.model, self.loss, self.halt_loss_weight = model, loss, halt_loss_weight
-        self.N_sup = model.cfg.N_sup if N_sup is None else N_sup
         self.exploration_prob = model.cfg.halt_exploration_prob if exploration_prob is None else exploration_prob
-        if self.N_sup < 1: raise ValueError(f'N_sup must be >= 1, got {self.N_sup}')
         if not 0 <= self.exploration_prob <= 1: raise ValueError(f'exploration_prob must be in [0, 1], got {self.exploration_prob}')
 
     def initial_carry(self, batch: dict) -> ACTCarry:
@@ -83,7 +86,7 @@ class TRMWithLoss(nn.Module):
 
     def forward(self, carry: ACTCarry, batch: dict, training: bool | None = None, generator=None):
         training = self.training if training is None else training
-        carry, out = act_step(self.model, carry, batch, training, self.N_sup, self.exploration_prob, generator)
+        carry, out = act_step(self.model, carry, batch, training, self.exploration_prob, generator)
         loss, metrics, preds = act_loss(out['logits'], out['q_halt_logits'], carry.current_data['labels'],
                                         carry.halted, carry.steps, self.loss, self.halt_loss_weight)
         outputs = {k: v.detach() for k, v in out.items()} | {'preds': preds}
@@ -145,7 +148,8 @@ def _step_record(keys, logits, q_halt, labels, ys, zs) -> dict:
 def rollout(model, batch: dict, N_sup: int | None = None, record=('preds', 'q_halt', 'exact', 'token_acc')) -> dict:
     """THE evaluation rollout: no grad, eval mode (restored after), every row runs all N_sup steps (no halting).
     `model`: a TRM (or any model with `cfg`, `initial_carry`, `step`) or a `TRMWithLoss`, whose loss settings
-    `metrics` then uses. `N_sup`: the model config's `N_sup` unless given. `batch`: 'inputs', optional
+    `metrics` then uses. `N_sup`: the model config's, unless this evaluation asks for more or fewer steps (the one
+    override, `TRMConfig.supervision_steps`; `trace` and `zoo.solve` pass theirs here). `batch`: 'inputs', optional
     'puzzle_identifiers', 'labels' (needed by exact, token_acc, metrics); moved to the model's device.
     `record` (a name or names; see STEP_RECORDS, LAST_RECORDS) -> dict of device tensors, nothing read to host:
       'preds' (N_sup, B, L), 'q_halt' (N_sup, B) fp32, 'exact' (N_sup, B) bool, 'token_acc' (N_sup, B),
@@ -156,8 +160,7 @@ def rollout(model, batch: dict, N_sup: int | None = None, record=('preds', 'q_ha
     trm, loss, halt_w = _rollout_parts(model)
     record = (record,) if isinstance(record, str) else tuple(record)
     inputs, ids, labels = _rollout_batch(trm, batch, record)
-    N_sup = trm.cfg.N_sup if N_sup is None else N_sup
-    if N_sup < 1: raise ValueError(f'rollout: N_sup must be >= 1, got {N_sup}')
+    N_sup = trm.cfg.supervision_steps(N_sup)
     cycles, probe_z = bool({'cycle_preds', 'cycle_z_preds'} & set(record)), 'cycle_z_preds' in record
     keys = [k for k in record if k in STEP_RECORDS]
     rec, ys, zs = {k: [] for k in keys}, None, None
@@ -181,9 +184,9 @@ def rollout(model, batch: dict, N_sup: int | None = None, record=('preds', 'q_ha
     return out
 
 # %% ../nbs/11_halting.ipynb #8c8e69eb
-def halting_steps(q_halt: torch.Tensor, N_sup: int | None = None) -> torch.Tensor:
+def halting_steps(q_halt: torch.Tensor) -> torch.Tensor:
     "(N_sup, B) q_halt logits -> (B,) the 1-based step at which `q_halt > 0` first holds (N_sup if never)."
-    N = q_halt.shape[0] if N_sup is None else min(N_sup, q_halt.shape[0])
+    N = q_halt.shape[0]
     want = q_halt[:N] > 0
     want[N - 1] = True                                   # the last step always halts
     return want.int().argmax(0) + 1

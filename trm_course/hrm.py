@@ -12,7 +12,7 @@ from torch import nn
 
 from .network import TRMConfig, ReasoningNet
 from .recursion import TRM
-from .halting import TRMWithLoss, act_step
+from .halting import TRMWithLoss, act_step, exploration_min_steps
 from .supervision import act_loss
 
 # %% auto #0
@@ -127,22 +127,18 @@ def q_continue_target(next_q_halt, next_q_continue, is_last_step):
     return torch.sigmoid(torch.where(is_last_step, next_q_halt, torch.maximum(next_q_halt, next_q_continue)))
 
 # %% ../nbs/09a_hrm_to_trm.ipynb #aae00ee7
-def act_step_continue(model, carry, batch: dict, training: bool, N_sup: int | None = None,
-                      exploration_prob: float | None = None, generator: torch.Generator | None = None):
+def act_step_continue(model, carry, batch: dict, training: bool, exploration_prob: float | None = None,
+                      generator: torch.Generator | None = None):
     """`act_step` with HRM's halting: in training, halt when q_halt > q_continue (not q_halt > 0), same exploration;
     and outputs['target_q_continue'] from one extra forward pass (training only). Returns (carry, outputs)."""
-    N_sup = model.cfg.N_sup if N_sup is None else N_sup
+    N_sup = model.cfg.supervision_steps()
     p = model.cfg.halt_exploration_prob if exploration_prob is None else exploration_prob
-    carry, out = act_step(model, carry, batch, training=False, N_sup=N_sup)   # refill, step; halted = steps >= N_sup
+    carry, out = act_step(model, carry, batch, training=False)   # refill, step; halted = steps >= N_sup
     if not (training and N_sup > 1): return carry, out
     with torch.no_grad():
         q_halt, q_continue, steps = out['q_halt_logits'], out['q_continue_logits'], carry.steps
         is_last = steps >= N_sup
-        halted = is_last | (q_halt > q_continue)
-        explore = torch.rand(q_halt.shape, generator=generator, device=q_halt.device) < p
-        min_steps = explore * torch.randint(2, N_sup + 1, steps.shape, generator=generator, device=steps.device,
-                                            dtype=steps.dtype)
-        halted = halted & (steps >= min_steps)
+        halted = (is_last | (q_halt > q_continue)) & (steps >= exploration_min_steps(steps, N_sup, p, generator))
         data = carry.current_data
         nq_halt, nq_continue = next_step_q(model, carry.y, carry.z, data['inputs'], data.get('puzzle_identifiers'))
         out['target_q_continue'] = q_continue_target(nq_halt, nq_continue, is_last)
@@ -155,7 +151,7 @@ class VariantWithLoss(TRMWithLoss):
     def forward(self, carry, batch: dict, training: bool | None = None, generator=None):
         if not getattr(self.model.cfg, 'act_continue', False): return super().forward(carry, batch, training, generator)
         training = self.training if training is None else training
-        carry, out = act_step_continue(self.model, carry, batch, training, self.N_sup, self.exploration_prob, generator)
+        carry, out = act_step_continue(self.model, carry, batch, training, self.exploration_prob, generator)
         loss, metrics, preds = act_loss(out['logits'], out['q_halt_logits'], carry.current_data['labels'],
                                         carry.halted, carry.steps, self.loss, self.halt_loss_weight)
         if 'target_q_continue' in out:
@@ -173,8 +169,7 @@ def variant_builder(**switches):
     VariantConfig.from_trm(TRMConfig(vocab_size=2, seq_len=1), **switches)   # unknown names fail here, not in the trainer
     def build(model_cfg, cfg):
         model = VariantTRM(VariantConfig.from_trm(model_cfg, **switches))
-        return VariantWithLoss(model, loss=getattr(cfg, 'loss', 'stablemax'), N_sup=model.cfg.N_sup,
-                               exploration_prob=model.cfg.halt_exploration_prob,
+        return VariantWithLoss(model, loss=getattr(cfg, 'loss', 'stablemax'), exploration_prob=model.cfg.halt_exploration_prob,
                                halt_loss_weight=getattr(cfg, 'halt_loss_weight', 0.5))
     return build
 

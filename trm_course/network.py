@@ -30,11 +30,15 @@ def check_model_config(c) -> None:
         if v is None and name in OPEN_FIELDS: continue
         if not isinstance(v, int) or isinstance(v, bool) or v < 1: bad(f'{name} must be a positive integer, got {v!r}')
     if c.vocab_size is not None and c.vocab_size < 2: bad(f'vocab_size must be at least 2, got {c.vocab_size}')
-    if not c.expansion > 0: bad(f'expansion must be positive, got {c.expansion}')
+    for name in ('expansion', 'rope_theta', 'rms_norm_eps'):
+        v = getattr(c, name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            bad(f'{name} must be a positive finite number, got {v!r}')
     if c.pos_encodings not in POS_ENCODINGS: bad(f'pos_encodings {c.pos_encodings!r} is not one of {POS_ENCODINGS}')
     if c.forward_dtype is not None and c.forward_dtype not in DTYPES:
         bad(f'forward_dtype {c.forward_dtype!r} is not one of {tuple(DTYPES)}')
-    if not 0 <= c.halt_exploration_prob <= 1: bad(f'halt_exploration_prob must be in [0, 1], got {c.halt_exploration_prob}')
+    p = c.halt_exploration_prob
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1: bad(f'halt_exploration_prob must be in [0, 1], got {c.halt_exploration_prob}')
     if not c.mlp_t and c.hidden_size % c.num_heads:
         bad(f'hidden_size {c.hidden_size} is not divisible by num_heads {c.num_heads}')
     if c.pos_encodings == 'rope' and not c.mlp_t and c.head_dim % 2:
@@ -52,7 +56,8 @@ def check_model_config(c) -> None:
 
 # %% ../nbs/08_network.ipynb #750dbbf8
 class ModelConfig:
-    "What every model configuration can do (`TRMConfig` below and its variants): leave fields open, fill them, copy."
+    """The open-field methods of a model configuration: `TRMConfig` below (and, by inheritance, chapter 09a's variants)
+    can leave fields open, fill them and read them. A copy with other values is `dataclasses.replace(cfg, ...)`."""
     @classmethod
     def template(cls, **fields):
         "A configuration that leaves the dataset/run fields (`OPEN_FIELDS`) open unless given: what a recipe holds."
@@ -79,10 +84,6 @@ class ModelConfig:
         if v is None: raise ValueError(f'{type(self).__name__}: {name} is not set yet (it comes from the dataset or the run); '
                                        f'fill it with cfg.complete({name}=...)')
         return v
-
-    def replace(self, **changes):
-        "A copy with some fields changed (validated again; the class, a variant's too, is kept)."
-        return dataclasses.replace(self, **changes)
 
 # %% ../nbs/08_network.ipynb #82dd5924
 @dataclass
@@ -122,6 +123,14 @@ class TRMConfig(ModelConfig):
     def head_dim(self) -> int: return self.hidden_size // self.num_heads
     @property
     def dtype(self) -> torch.dtype: return DTYPES[self.known('forward_dtype')]
+
+    def supervision_steps(self, N_sup: int | None = None) -> int:
+        """The supervision steps to run: this config's `N_sup` (what training runs), or the `N_sup` an evaluation asks
+        for explicitly (e.g. more steps than the model was trained with). The one place that reads `N_sup`."""
+        if N_sup is None: return self.N_sup
+        if isinstance(N_sup, bool) or not isinstance(N_sup, int) or N_sup < 1:
+            raise ValueError(f'N_sup={N_sup!r} must be a positive integer (supervision steps)')
+        return N_sup
 
 # %% ../nbs/08_network.ipynb #67a222db
 class Block(nn.Module):

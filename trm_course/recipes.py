@@ -8,16 +8,16 @@ import copy, dataclasses, math, types, typing
 from dataclasses import dataclass, field
 
 from .network import TRMConfig, OPEN_FIELDS
+from .supervision import LOSSES
 
 # %% auto #0
-__all__ = ['RUN_FIELDS', 'LOSSES', 'RUN_DTYPES', 'RECIPES', 'SUDOKU_EXTREME', 'MAZE_HARD', 'ARC_CANVAS', 'ARC_PASS_KS',
-           'PUBLISHED_RECIPES', 'CPU_RECIPES', 'TrainConfig', 'field_type', 'check_value', 'check_train_config',
-           'valid_keys', 'resolve_key', 'parse_value', 'parse_overrides', 'Recipe', 'add_recipe', 'get_recipe',
-           'published_model', 'recipe_card', 'describe_recipes']
+__all__ = ['RUN_FIELDS', 'RUN_DTYPES', 'RECIPES', 'SUDOKU_EXTREME', 'MAZE_HARD', 'ARC_CANVAS', 'ARC_PASS_KS', 'PUBLISHED_RECIPES',
+           'CPU_RECIPES', 'TrainConfig', 'field_type', 'check_value', 'check_train_config', 'valid_keys', 'resolve_key',
+           'parse_value', 'parse_overrides', 'Recipe', 'add_recipe', 'get_recipe', 'published_model', 'recipe_card',
+           'describe_recipes']
 
 # %% ../nbs/14a_recipes.ipynb #25f3bc07
 RUN_FIELDS = ('forward_dtype', 'batch_size')   # model fields the run sets (from `dtype` and the batch size)
-LOSSES = ('stablemax', 'softmax')
 RUN_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
 
 @dataclass
@@ -90,7 +90,7 @@ def check_train_config(cfg: TrainConfig) -> None:
     set_by_run = [f'model.{k}={getattr(cfg.model, k)!r}' for k in RUN_FIELDS if getattr(cfg.model, k) is not None]
     if set_by_run: raise ValueError(f'{", ".join(set_by_run)}: the run sets these (the forward dtype with dtype=...); '
                                     'leave them None in a TrainConfig')
-    if cfg.loss not in LOSSES: raise ValueError(f'loss={cfg.loss!r}: expected one of {LOSSES}')
+    if cfg.loss not in LOSSES: raise ValueError(f'loss={cfg.loss!r}: expected one of {tuple(LOSSES)}')   # chapter 10's losses
     if cfg.dtype not in RUN_DTYPES: raise ValueError(f'dtype={cfg.dtype!r}: expected one of {RUN_DTYPES}')
     for k in ('global_batch_size', 'epochs', 'log_every'):
         if getattr(cfg, k) < 1: raise ValueError(f'{k}={getattr(cfg, k)!r}: expected a positive integer')

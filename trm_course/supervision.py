@@ -11,11 +11,9 @@ from .core import IGNORE_LABEL
 
 # %% auto #0
 __all__ = ['LOSSES', 'stablemax_s', 'log_stablemax', 'stablemax_cross_entropy', 'softmax_cross_entropy', 'get_loss_fn',
-           'act_loss', 'reduce_metrics', 'deep_supervision_train', 'running_max_batch', 'IGNORE_LABEL']
+           'act_loss', 'reduce_metrics', 'deep_supervision_train', 'running_max_batch']
 
 # %% ../nbs/10_deep_supervision.ipynb #8de632a0
-_all_ = ['IGNORE_LABEL']   # chapter 00's label of positions that carry no loss, re-exported here for the losses
-
 def stablemax_s(x: torch.Tensor, eps: float = 1e-30) -> torch.Tensor:
     "s(x) = 1/(1-x) for x < 0, x + 1 otherwise: positive and increasing like exp(x), but only linear growth."
     return torch.where(x < 0, 1 / (1 - x + eps), x + 1)
@@ -89,10 +87,11 @@ def reduce_metrics(metrics: dict, global_batch_size: int) -> dict:
             for k, v in metrics.items()}
 
 # %% ../nbs/10_deep_supervision.ipynb #5397db23
-def deep_supervision_train(model, optimizer, batch: dict, N_sup: int | None = None, loss='stablemax',
-                           halt_loss_weight: float = 0.5, early_stop: bool = False) -> list[dict]:
-    "The paper's deep-supervision loop on one batch: N_sup x (step, loss, backward(total/B), optimizer step). Per-step metrics."
-    N_sup = model.cfg.N_sup if N_sup is None else N_sup
+def deep_supervision_train(model, optimizer, batch: dict, loss='stablemax', halt_loss_weight: float = 0.5,
+                           early_stop: bool = False) -> list[dict]:
+    """The paper's deep-supervision loop on one batch: N_sup x (step, loss, backward(total/B), optimizer step), with
+    the model config's N_sup (training runs what the model says). Per-step metrics."""
+    N_sup = model.cfg.supervision_steps()
     inputs, labels = batch['inputs'], batch['labels']
     B = inputs.shape[0]
     y, z = model.initial_carry(B, inputs.device)

@@ -53,15 +53,16 @@ def exact_match(preds: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     "(..., B, L) predictions vs (B, L) labels -> (..., B) bool: every supervised position (label != -100) right."
     return ((preds == labels) | (labels == -100)).all(-1)
 
-def final_step(model, batch: dict, N_sup: int | None = None) -> dict:
-    "Evaluation-mode recursion for all N_sup steps (chapter 11's `rollout`): the last step's preds (B, L), q_halt (B,)."
+def final_step(model, batch: dict) -> dict:
+    """Evaluation-mode recursion for all N_sup steps of the model's config (chapter 11's `rollout`): the last step's
+    preds (B, L), q_halt (B,)."""
     from trm_course.halting import rollout
-    r = rollout(model, batch, N_sup)
+    r = rollout(model, batch)
     return {'preds': r['preds'][-1], 'q_halt': r['q_halt'][-1]}
 
 @torch.no_grad()
 def noisy_trajectories(model, batch: dict, K: int, sigma: float, seed: int = 0, where: str = 'z',
-                       N_sup: int | None = None, rows: int = 128) -> dict:
+                       rows: int = 128) -> dict:
     """K trajectories per puzzle of `batch` (inputs and labels (B, L)), each with its own Gaussian noise on the
     latent updates (`latent_noise`), all N_sup steps in evaluation mode. The batch is replicated K times and run in
     chunks of about `rows` rows; the noise comes from one torch.Generator seeded with `seed`. Returns the last
@@ -76,7 +77,7 @@ def noisy_trajectories(model, batch: dict, K: int, sigma: float, seed: int = 0, 
         part = {k: v[i:i + per] for k, v in batch.items()}
         rep = {k: v.repeat(K, *[1] * (v.ndim - 1)) for k, v in part.items()}   # row k*b + j: copy k of puzzle j
         with latent_noise(model, sigma, g, where):
-            r = final_step(model, rep, N_sup)
+            r = final_step(model, rep)
         b = part['inputs'].shape[0]
         out['preds'].append(r['preds'].view(K, b, -1)); out['q_halt'].append(r['q_halt'].view(K, b))
     out = {k: torch.cat(v, 1) for k, v in out.items()}

@@ -180,8 +180,8 @@ def build_model(cfg, meta: dict, precision: str, batch_size: int, build=None):
                                    num_puzzle_identifiers=meta['num_puzzle_identifiers'], forward_dtype=precision)
     seed_everything(cfg.seed)          # the same initial weights on every rank
     if build is not None: return model_cfg, build(model_cfg, cfg)
-    return model_cfg, TRMWithLoss(TRM(model_cfg), loss=cfg.loss, N_sup=model_cfg.N_sup,
-                                  exploration_prob=model_cfg.halt_exploration_prob, halt_loss_weight=cfg.halt_loss_weight)
+    return model_cfg, TRMWithLoss(TRM(model_cfg), loss=cfg.loss, exploration_prob=model_cfg.halt_exploration_prob,
+                                  halt_loss_weight=cfg.halt_loss_weight)
 
 # %% ../nbs/15_trainer.ipynb #a7c10003
 IF_EXISTS = ('error', 'resume', 'overwrite')   # Trainer(if_exists=...): an earlier run in out_dir
@@ -307,12 +307,11 @@ def eval_batch(self, batch: dict) -> tuple[dict, dict]:
     """(loss-head metric sums, last step's outputs) of one device batch after all N_sup steps, on the device. The
     course's one evaluation rollout (`halting.rollout`, chapter 11) for `TRMWithLoss`; a `build` variant steps through
     its own forward (it may step differently, e.g. with an extra pass)."""
-    N_sup = self.model_cfg.N_sup
     if isinstance(self.model, TRMWithLoss):
-        r = rollout(self.model, batch, N_sup, record=('outputs', 'metrics'))
+        r = rollout(self.model, batch, record=('outputs', 'metrics'))   # the model config's N_sup, as in training
         return r['metrics'], r['outputs']
     carry = self.model.initial_carry(batch)
-    for _ in range(N_sup):                # evaluation halts every row exactly at N_sup: no need to ask
+    for _ in range(self.model_cfg.supervision_steps()):   # every row halts exactly at N_sup: no need to ask
         carry, loss, metrics, outputs, _ = self.model(carry, batch, training=False)
     return metrics, outputs
 

@@ -292,8 +292,7 @@ def solve(name: str, puzzle, device=None, N_sup: int | None = None, verbose: boo
     if kind == 'sudoku': question = sudoku_tokens(parse_sudoku_text(puzzle, n)).reshape(-1).astype(np.int64)
     else: question = parse_maze_text(puzzle, n).reshape(-1)
     model = load(name, device, folder=folder)
-    N_sup = model.cfg.N_sup if N_sup is None else N_sup
-    if isinstance(N_sup, bool) or not isinstance(N_sup, int) or N_sup < 1: raise ValueError(f'N_sup={N_sup!r} must be a positive integer')
+    N_sup = model.cfg.supervision_steps(N_sup)            # the model's own N_sup unless asked for more or fewer
     dev = model.y_init.device
     batch = {'inputs': torch.as_tensor(question[None].astype(np.int64), device=dev)}
     if model.cfg.puzzle_emb_ndim > 0: batch['puzzle_identifiers'] = torch.zeros(1, dtype=torch.long, device=dev)
