@@ -1,0 +1,387 @@
+#!/usr/bin/env python
+"""The paper's Table 1 on 6x6 Sudoku, trained to convergence in the small-data regime (issue 19 item 1), resumable.
+
+    # 1. the pilot (TRM only, seed 0, two training-set sizes, val curves every 250 steps):
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_ablations_converged.py --rows trm --seeds 0 --n-train 100 300 \
+        --steps 3000 --eval-every 250 --log benchmarks/results/ablations_converged_pilot.jsonl
+    # 2. the sweep, its regime (N, steps) chosen from the pilot by `choose_regime`'s declared rule, on val:
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_ablations_converged.py \
+        --choose-from benchmarks/results/ablations_converged_pilot.jsonl --lr-grid 1e-3 2e-3 4e-3 \
+        --log benchmarks/results/ablations_converged.jsonl
+    # the table and the curves from a log (also printed at the end of a sweep):
+    python benchmarks/bench_ablations_converged.py --report --log benchmarks/results/ablations_converged.jsonl
+
+Data. One fixed 6x6 minimal-Sudoku dataset (trm_course.sudoku.sudoku_data(6, n_train=1000, n_aug=20, n_test=1000),
+data seed 0). A training set of N base puzzles is the first N puzzle groups of its train split, each with its 20
+validity-preserving shuffles (written once to the course cache as a dataset of its own). The 1,000 test puzzles are
+split by index: 0-499 = validation (every choice: lr, step count; earlier course benchmarks also looked at these),
+500-999 = test (reported, never used to choose). 'train' accuracy = 250 training examples drawn once (seed 0).
+
+Runs. One run = (row, seed, N, steps, lr): the `sudoku6_cpu` recipe with the row's changes (ROWS: every row of
+trm_course.ablations.ABLATIONS plus EXTRA_ROWS), --dtype (float32: this host has no native bf16) and --compile (both recorded), trained for
+exactly --steps steps (constant lr after warm-up; the same steps for every row: the paper's protocol). Every
+--eval-every steps the EMA weights (the raw ones for 'no EMA') are evaluated with all N_sup steps on the train subset,
+val (test only at the end, to save CPU): exact and token accuracy (the curve). Network calls per step (hrm.net_calls) are recorded, so an
+equal-compute view is steps x calls. CPU seconds: training only (batches, step, EMA) and evaluation separately.
+Learning rate: for each N, phase 1 trains the TRM row (seed 0) at every --lr-grid value and picks the best final val
+exact (ties: val token); phase 2 runs every row and seed at that lr (one shared lr, issue 19 item 5's cut: rows are
+re-tuned only if they diverge, which the report flags).
+
+Resumable: each finished run appends one JSON line (the record header: command, commit, torch, CPU, threads, load,
+and the fully resolved TrainConfig) to --log; a restart skips the runs already there, so a kill loses at most the
+current run. The TRM row's final trainer checkpoints go to --models (default ~/.cache/trm-course/ablation_models/).
+"""
+from __future__ import annotations
+import argparse, contextlib, json, math, os, statistics, sys, tempfile, time
+from pathlib import Path
+
+os.environ.setdefault('TORCHINDUCTOR_COMPILE_THREADS', '1')   # compile in this process (one core)
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+
+import numpy as np
+
+from records import record_header, finish_header, config_record, load_average
+
+RECIPE = 'sudoku6_cpu'
+BASE_DATA = dict(size=6, n_train=1000, n_aug=20, n_test=1000, seed=0)
+VAL, TEST, TRAIN_SUBSET = slice(0, 500), slice(500, 1000), 250
+MODELS = Path(os.environ.get('TRM_ABLATION_MODELS', Path.home() / '.cache' / 'trm-course' / 'ablation_models'))
+
+# Rows where a scaled-down row of Table 1 mixes two changes; same format as trm_course.ablations.ABLATIONS.
+EXTRA_ROWS = {
+    # T=1, n=1 removes the no-grad recursions AND shortens the gradient path; these two separate them
+    'recursion_T1n2': dict(name='w/ T=1, n=2', paper_row='(extra) equal grad depth', paper=None,
+                           train={'T': 1, 'n': 2}, switches={},
+                           why='same n+1=3 calls with gradient as TRM, no no-grad recursion'),
+    'recursion_T1n5': dict(name='w/ T=1, n=5', paper_row='(extra) equal depth', paper=None,
+                           train={'T': 1, 'n': 5}, switches={},
+                           why="TRM's effective depth T(n+1)=6 calls, every call with gradient"),
+    # HRM's gap mixes in attention: HRM with the token MLP separates the two
+    'hrm_mlp_t': dict(name='HRM w/ mlp_t', paper_row='(extra) HRM, token MLP', paper=None,
+                      train={'layers': 4, 'T': 2, 'n': 2}, switches={'separate_nets': True, 'one_step_grad': True,
+                                                                     'act_continue': True},
+                      why="HRM with TRM's token MLP instead of attention"),
+}
+
+
+def rows():
+    from trm_course.ablations import ABLATIONS
+    return {**ABLATIONS, **EXTRA_ROWS}
+
+
+# ---------------------------------------------------------------------------------------------------- data
+def train_data(n_train: int) -> Path:
+    "The dataset folder with the first `n_train` puzzle groups of the base dataset's train split (same test split)."
+    from trm_course.sudoku import sudoku_data
+    from trm_course.dataset import read_split, split_from_arrays, write_dataset
+    base = sudoku_data(**BASE_DATA)
+    if n_train == BASE_DATA['n_train']: return base
+    if not 1 <= n_train < BASE_DATA['n_train']: raise ValueError(f'--n-train {n_train}: expected 1..{BASE_DATA["n_train"]}')
+    root = base.parent / f'{base.name}-first{n_train}'
+    if (root / 'test' / 'dataset.json').exists(): return root
+    tr, te = read_split(base, 'train', mmap=False), read_split(base, 'test', mmap=False)
+    groups = np.asarray(tr.group_indices)
+    puzzles = np.asarray(tr.puzzle_indices)
+    end = int(puzzles[groups[n_train]])                         # examples of the first n_train groups
+    sizes = np.diff(groups[:n_train + 1])
+    assert (sizes == 1 + BASE_DATA['n_aug']).all(), sizes
+    sub = split_from_arrays(np.asarray(tr.inputs)[:end], np.asarray(tr.labels)[:end], sizes, vocab_size=tr.vocab_size)
+    info = {'builder': 'benchmarks/bench_ablations_converged.py train_data', 'base': base.name, 'n_train': n_train}
+    return write_dataset(root, {'train': sub, 'test': te}, info=info, overwrite=True)
+
+
+def eval_sets(root: Path) -> dict:
+    "{'train': (x, y), 'val': ..., 'test': ...} as int32 arrays (the split of the module's docstring)."
+    from trm_course.dataset import read_split
+    tr, te = read_split(root, 'train', mmap=False), read_split(root, 'test', mmap=False)
+    idx = np.sort(np.random.default_rng(0).choice(len(tr.inputs), TRAIN_SUBSET, replace=False))
+    x, y = np.asarray(te.inputs, np.int32), np.asarray(te.labels, np.int32)
+    return {'train': (np.asarray(tr.inputs, np.int32)[idx], np.asarray(tr.labels, np.int32)[idx]),
+            'val': (x[VAL], y[VAL]), 'test': (x[TEST], y[TEST])}
+
+
+# ---------------------------------------------------------------------------------------------------- one run
+def run_config(row: str, seed: int, lr: float, steps: int, data: Path, out_dir: str, dtype: str = 'float32',
+               compile: bool = False):
+    "(TrainConfig, build, overrides): recipe sudoku6_cpu + the row's changes + this sweep's settings."
+    from trm_course.recipes import get_recipe
+    from trm_course.hrm import variant_builder
+    r = rows()[row]
+    overrides = {'data': str(data), 'out_dir': out_dir, 'seed': seed, 'lr': lr, 'max_steps': steps,
+                 'dtype': dtype, 'compile': compile, 'eval_batch_size': 250, 'progress': False}
+    overrides |= {(f'model.{k}' if k in ('T', 'n', 'layers', 'mlp_t', 'pos_encodings') else k): v for k, v in r['train'].items()}
+    cfg = get_recipe(RECIPE).replace(**overrides)
+    if cfg.lr_min_ratio != 1.0: raise ValueError('the sweep needs a constant lr after warm-up (lr_min_ratio=1.0)')
+    return cfg, variant_builder(**r['switches']), overrides
+
+
+def evaluate(tr, sets: dict, batch: int = 250) -> dict:
+    "Exact and token accuracy of the EMA weights (raw weights without EMA) on each set, every example all N_sup steps."
+    import torch
+    from trm_course.core import IGNORE_LABEL
+    model = tr.model
+    ctx = tr.ema.swapped(model) if tr.ema is not None else contextlib.nullcontext()
+    was = model.training
+    model.eval()
+    out = {}
+    try:
+        with torch.no_grad(), ctx:
+            for name, (x, y) in sets.items():
+                exact = tok = 0.0
+                for i in range(0, len(x), batch):
+                    yb = torch.from_numpy(y[i:i + batch])
+                    b = {'inputs': torch.from_numpy(x[i:i + batch]), 'labels': yb.masked_fill(yb == 0, IGNORE_LABEL),
+                         'puzzle_identifiers': torch.zeros(len(yb), dtype=torch.int32)}
+                    _, outputs = tr.eval_batch({k: v.to(tr.device) for k, v in b.items()})
+                    ok = outputs['preds'].cpu() == yb
+                    exact += ok.all(1).sum().item(); tok += ok.float().mean(1).sum().item()
+                out[name] = {'exact': exact / len(x), 'token': tok / len(x), 'count': len(x)}
+    finally:
+        model.train(was)
+    return out
+
+
+def run_key(row, seed, n_train, steps, lr, eval_every, dtype='float32', compile=False) -> str:
+    return json.dumps([row, seed, n_train, steps, float(lr), eval_every, dtype, bool(compile)])
+
+
+def run_one(row: str, seed: int, n_train: int, steps: int, lr: float, eval_every: int, header: dict,
+            models: Path | None = MODELS, verbose: bool = True, dtype: str = 'float32', compile: bool = False) -> dict:
+    "Train one run from scratch and return its record (the header, the config, the curve, the final numbers)."
+    import torch
+    from trm_course.hrm import net_calls
+    from trm_course.train import Trainer
+    data = train_data(n_train)
+    sets = eval_sets(data)
+    tmp = tempfile.mkdtemp(prefix='trm-ablation-conv-')
+    cfg, build, overrides = run_config(row, seed, lr, steps, data, tmp, dtype, compile)
+    t0, load0 = time.time(), load_average()
+    tr = Trainer(cfg, verbose=False, build=build)
+    net_H = getattr(tr.model.model, 'net_H', None)
+    if cfg.compile and net_H is not None: net_H.compile()      # the trainer compiles `net` only
+    rec = {'kind': 'run', 'key': run_key(row, seed, n_train, steps, lr, eval_every, dtype, compile), 'row': row, 'seed': seed,
+           'n_train': n_train, 'n_aug': BASE_DATA['n_aug'], 'steps': steps, 'lr': lr, 'eval_every': eval_every,
+           'dtype': dtype, 'compile': compile, 'switches': rows()[row]['switches'], 'config': config_record(cfg, RECIPE, overrides),
+           'net_calls': net_calls(tr.model.model.cfg), 'params': sum(p.numel() for p in tr.model.parameters()),
+           'header': header | {'load_run_start': load0}}
+    curve, cpu_train, cpu_eval, diverged = [], 0.0, 0.0, False
+
+    def batches():
+        while True:
+            got = 0
+            for b in tr.batches():
+                yield tr.check_batch(b)
+                tr.batch_in_epoch += 1; got += 1
+            if not got: raise ValueError(f'--n-train {n_train}: an epoch (one copy of each puzzle) has no full batch '
+                                         f'of {cfg.global_batch_size}')
+            tr.epoch += 1; tr.batch_in_epoch = 0
+
+    it = batches()
+    while tr.step < steps:
+        c = time.process_time()
+        m = tr.train_step(next(it))
+        cpu_train += time.process_time() - c
+        if tr.step % eval_every == 0 or tr.step == steps:
+            c = time.process_time()
+            loss = float(m.read()['lm_loss'])
+            final = tr.step == steps
+            ev = evaluate(tr, sets if final else {k: sets[k] for k in ('train', 'val')})
+            cpu_eval += time.process_time() - c
+            curve.append({'step': tr.step, 'epoch': tr.epoch, 'cpu_train': round(cpu_train, 2), 'loss': loss,
+                          **{f'{s}_{k}': v[k] for s, v in ev.items() for k in ('exact', 'token')}})
+            if verbose:
+                p = curve[-1]
+                print(f"  {row} seed {seed} N={n_train} lr={lr:g} step {tr.step} epoch {tr.epoch}: train "
+                      f"{p['train_exact']:.3f} val {p['val_exact']:.3f} (token {p['val_token']:.3f})"
+                      + (f" test {p['test_exact']:.3f}" if final else '') + f" lm_loss {loss:.3f} cpu {cpu_train:.0f}s"
+                      f" eval cpu {cpu_eval:.0f}s", flush=True)
+            if not math.isfinite(loss):
+                diverged = True
+                ev = evaluate(tr, sets)
+                break
+    rec |= {'curve': curve, 'final': ev, 'step_reached': tr.step, 'epochs': tr.epoch, 'diverged': diverged,
+            'cpu_train_s': round(cpu_train, 2), 'cpu_eval_s': round(cpu_eval, 2), 'wall_s': round(time.time() - t0, 1),
+            'load_run_end': load_average()}
+    if models is not None and row == 'trm':
+        models.mkdir(parents=True, exist_ok=True)
+        path = models / f"trm_N{n_train}_steps{steps}_lr{lr:g}_seed{seed}_{header['commit']}.pt"
+        tr.save(path)
+        rec['model_path'] = str(path)
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------------- the log
+def read_log(path: Path) -> list[dict]:
+    "Finished runs of a log (a torn last line, from a kill during the write, is ignored)."
+    if not path.exists(): return []
+    out = []
+    for line in path.read_text().splitlines():
+        try: out.append(json.loads(line))
+        except json.JSONDecodeError: continue
+    return [r for r in out if r.get('kind') == 'run']
+
+
+def append(path: Path, rec: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'a') as f:
+        f.write(json.dumps(rec) + '\n'); f.flush(); os.fsync(f.fileno())
+
+
+def best_lr(runs: list[dict], n_train: int, steps: int, grid, **same) -> float | None:
+    "The grid lr whose TRM seed-0 run has the best final val exact (ties: val token); None until all are done."
+    got = {}
+    for r in runs:
+        if any(r.get(k) != v for k, v in same.items()): continue
+        if r['row'] == 'trm' and r['seed'] == 0 and r['n_train'] == n_train and r['steps'] == steps and r['lr'] in grid:
+            got[r['lr']] = (-1, -1) if r['diverged'] else (r['final']['val']['exact'], r['final']['val']['token'])
+    if any(float(g) not in got for g in grid): return None
+    return max(grid, key=lambda g: got[float(g)])
+
+
+def plateau_step(curve: list[dict], target: float = 0.9, tol: float = 0.01) -> int:
+    "The first evaluated step where val exact >= `target`, else where it is within `tol` of the curve's best."
+    for p in curve:
+        if p['val_exact'] >= target: return p['step']
+    best = max(p['val_exact'] for p in curve)
+    return next(p['step'] for p in curve if p['val_exact'] >= best - tol)
+
+
+def choose_regime(pilot: list[dict], min_val: float = 0.6, min_steps: int = 1000, unit: int = 250) -> dict:
+    """The rule, declared before the pilot ran, that picks the sweep's regime from the pilot's TRM runs (val only):
+    N = the smallest training set whose best val exact is >= `min_val` (headroom and overfitting; else the largest
+    N); steps = `plateau_step` of that run (>= `min_steps`, a multiple of `unit`)."""
+    runs = sorted((r for r in pilot if r['row'] == 'trm'), key=lambda r: r['n_train'])
+    if not runs: raise SystemExit('--choose-from: the pilot log has no TRM run')
+    best = {r['n_train']: max(p['val_exact'] for p in r['curve']) for r in runs}
+    pick = next((r for r in runs if best[r['n_train']] >= min_val), runs[-1])
+    steps = max(min_steps, -(-plateau_step(pick['curve']) // unit) * unit)
+    return {'n_train': pick['n_train'], 'steps': steps, 'pilot_best_val_exact': best,
+            'pilot_plateau_step': plateau_step(pick['curve']),
+            'rule': f'N: smallest pilot N with best val exact >= {min_val} (else the largest); steps: first step with '
+                    f'val exact >= 0.9, else within 1 point of its best, at least {min_steps}, rounded up to {unit}',
+            'pilot_cpu_s_per_step': round(pick['cpu_train_s'] / max(pick['step_reached'], 1), 4)}
+
+
+def sweep(a, runner=run_one) -> list[dict]:
+    "Run everything not yet in the log (phase 1: the lr grid on TRM seed 0; phase 2: every row and seed)."
+    log = Path(a.log)
+    extra = {}
+    if getattr(a, 'choose_from', None):
+        regime = choose_regime(read_log(Path(a.choose_from)))
+        a.n_train, a.steps = [regime['n_train']], regime['steps']
+        print(f'# regime chosen from the pilot {a.choose_from}: {json.dumps(regime)}', flush=True)
+        extra['regime'] = regime
+    header = record_header(seeds=a.seeds, scratch=a.scratch, sweep='bench_ablations_converged', **extra)
+    todo_rows = a.rows or list(rows())
+    for rid in todo_rows:
+        if rid not in rows(): raise SystemExit(f'unknown row {rid!r}; rows: {", ".join(rows())}')
+    done = {r['key'] for r in read_log(log)}
+
+    def do(row, seed, n, lr):
+        key = run_key(row, seed, n, a.steps, lr, a.eval_every, a.dtype, a.compile)
+        if key in done: return
+        print(f'# run {row} seed {seed} N={n} steps {a.steps} lr {lr:g}', flush=True)
+        rec = runner(row, seed, n, a.steps, lr, a.eval_every, header, models=None if a.no_models else Path(a.models),
+                     dtype=a.dtype, compile=a.compile)
+        rec['key'], rec['header'] = key, finish_header(rec['header'])
+        append(log, rec); done.add(key)
+
+    for n in a.n_train:
+        for lr in a.lr_grid: do('trm', 0, n, lr)                      # phase 1
+        lr = best_lr(read_log(log), n, a.steps, [float(g) for g in a.lr_grid], eval_every=a.eval_every,
+                     dtype=a.dtype, compile=a.compile)
+        print(f'# N={n}: lr {lr:g} chosen on val from {a.lr_grid}', flush=True)
+        for seed in a.seeds:                                          # phase 2, seed by seed
+            for row in todo_rows: do(row, seed, n, lr)
+    return read_log(log)
+
+
+# ---------------------------------------------------------------------------------------------------- the report
+def _ms(xs):
+    return (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0) if xs else (math.nan, math.nan)
+
+
+def report(runs: list[dict], grid_note: bool = True) -> str:
+    "The table per (N, steps): mean ± std over seeds of final train / val / test exact and test token, paper beside."
+    R = rows()
+    pm = lambda ms: f'{100 * ms[0]:5.1f} ± {100 * ms[1]:4.1f}'
+    out = []
+    for n, steps in sorted({(r['n_train'], r['steps']) for r in runs}):
+        rs = [r for r in runs if r['n_train'] == n and r['steps'] == steps]
+        lrs = sorted({r['lr'] for r in rs})
+        grid = {r['lr']: r['final']['val']['exact'] for r in rs if r['row'] == 'trm' and r['seed'] == 0}
+        used = max(({r['lr'] for r in rs if r['row'] != 'trm' or r['seed'] != 0} or set(lrs)), key=lambda l: sum(
+            1 for r in rs if r['lr'] == l))
+        commits = sorted({r['header']['commit'] for r in rs})
+        out.append(f"## 6x6 Sudoku, N={n} base puzzles x {1 + rs[0]['n_aug']} copies, {steps} steps per run, "
+                   f"lr {used:g} (TRM seed 0 val exact by lr: "
+                   + ', '.join(f'{l:g}: {100 * v:.1f}%' for l, v in sorted(grid.items())) + f"); commits {commits}")
+        out.append(f"{'row':<26} {'paper':>5} {'train exact':>13} {'val exact':>13} {'test exact':>13} "
+                   f"{'test token':>13} {'gap tr-te':>9} {'calls/step':>10} {'depth':>5} {'cpu s/run':>9} seeds")
+        for rid, r in R.items():
+            xs = [x for x in rs if x['row'] == rid and x['lr'] == used]
+            if not xs: continue
+            f = lambda s, k: _ms([x['final'][s][k] for x in xs])
+            gap = _ms([x['final']['train']['exact'] - x['final']['test']['exact'] for x in xs])
+            flag = ' DIVERGED' if any(x['diverged'] for x in xs) else ''
+            paper = f"{r['paper']:5.1f}" if r.get('paper') is not None else '    -'
+            out.append(f"{r['name']:<26} {paper} {pm(f('train', 'exact')):>13} {pm(f('val', 'exact')):>13} "
+                       f"{pm(f('test', 'exact')):>13} {pm(f('test', 'token')):>13} {100 * gap[0]:9.1f} "
+                       f"{xs[0]['net_calls']['forward']:10d} {xs[0]['net_calls']['depth']:5d} "
+                       f"{statistics.fmean(x['cpu_train_s'] for x in xs):9.0f} "
+                       f"{','.join(str(x['seed']) for x in sorted(xs, key=lambda x: x['seed']))}{flag}")
+        out.append('')
+    out.append('# exact/token: % of puzzles/cells right after all N_sup=4 steps, EMA weights (raw for no EMA); '
+               'mean ± sample std over seeds. val = test puzzles 0-499 (choices), test = 500-999 (reported). '
+               'paper = Table 1, arXiv 2510.04871 (Sudoku-Extreme, full scale). calls/step = tiny-network forward calls '
+               'per training supervision step (equal compute = steps x calls); depth = T(n+1)*layers.')
+    return '\n'.join(out)
+
+
+def curve_report(runs: list[dict]) -> str:
+    "Each run's curve, compactly: step:train/val exact (%); the final test exact."
+    out = []
+    for r in sorted(runs, key=lambda r: (r['n_train'], r['row'], r['lr'], r['seed'])):
+        pts = ' '.join(f"{p['step']}:{100 * p['train_exact']:.1f}/{100 * p['val_exact']:.1f}" for p in r['curve'])
+        out.append(f"{r['row']} N={r['n_train']} lr={r['lr']:g} seed {r['seed']} (train cpu {r['cpu_train_s']:.0f}s, "
+                   f"eval {r['cpu_eval_s']:.0f}s, epochs {r['epochs']}): {pts}; "
+                   f"final test {100 * r['final']['test']['exact']:.1f}")
+    return '\n'.join(out)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--rows', nargs='+', default=None, help=f'default: every row')
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    p.add_argument('--n-train', nargs='+', type=int, default=[300], help='base training puzzles (each x21 copies)')
+    p.add_argument('--steps', type=int, default=4000)
+    p.add_argument('--lr-grid', nargs='+', type=float, default=[2e-3])
+    p.add_argument('--eval-every', type=int, default=500)
+    p.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16'],
+                   help='forward dtype (bfloat16 is fast only on CPUs with native bf16: AVX512-BF16/AMX)')
+    p.add_argument('--compile', action='store_true', help='torch.compile the network(s)')
+    p.add_argument('--log', default=str(ROOT / 'benchmarks' / 'results' / 'ablations_converged.jsonl'))
+    p.add_argument('--models', default=str(MODELS), help='where the TRM row saves its final checkpoints')
+    p.add_argument('--no-models', action='store_true', help='do not save checkpoints')
+    p.add_argument('--scratch', action='store_true', help='allow a dirty tree; the output is then not a record')
+    p.add_argument('--choose-from', default=None, help='a pilot log: choose --n-train and --steps from it (choose_regime)')
+    p.add_argument('--report', action='store_true', help='only print the table (and the curves) from --log')
+    return p
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
+    if a.report:
+        runs = read_log(Path(a.log))
+        print(report(runs)); print(); print(curve_report(runs)); return 0
+    import torch
+    torch.set_num_threads(1)
+    runs = sweep(a)
+    print(report(runs)); print(); print(curve_report(runs))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
