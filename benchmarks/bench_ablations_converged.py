@@ -283,8 +283,14 @@ def sweep(a, runner=run_one) -> list[dict]:
         key = run_key(row, seed, n, a.steps, lr, a.eval_every, a.dtype, a.compile)
         if key in done: return
         print(f'# run {row} seed {seed} N={n} steps {a.steps} lr {lr:g}', flush=True)
-        rec = runner(row, seed, n, a.steps, lr, a.eval_every, header, models=None if a.no_models else Path(a.models),
-                     dtype=a.dtype, compile=a.compile)
+        try:
+            rec = runner(row, seed, n, a.steps, lr, a.eval_every, header, models=None if a.no_models else Path(a.models),
+                         dtype=a.dtype, compile=a.compile)
+        except Exception as e:          # one broken row does not stop the sweep; a restart tries it again
+            import traceback; traceback.print_exc()
+            append(log, {'kind': 'error', 'key': key, 'row': row, 'seed': seed, 'error': f'{type(e).__name__}: {e}',
+                         'header': finish_header(header)})
+            return
         rec['key'], rec['header'] = key, finish_header(rec['header'])
         append(log, rec); done.add(key)
 

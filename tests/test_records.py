@@ -158,3 +158,16 @@ def test_choose_regime():
     pilot[1]['curve'] = c([0, .3, .5])                                  # none reaches 60%: the largest N
     r = bac.choose_regime(pilot)
     assert r['n_train'] == 300 and r['steps'] == 1000                   # plateau at 750, at least 1000
+
+
+def test_a_failing_run_does_not_stop_the_sweep(tmp_path):
+    "A run that raises is logged as an error (not as finished) and the sweep goes on; a restart tries it again."
+    a = bac.parser().parse_args(['--scratch', '--rows', 'trm', 'no_ema', '--seeds', '0', '--n-train', '100', '--steps',
+                                 '5', '--lr-grid', '1e-3', '--log', str(tmp_path / 'log.jsonl'), '--no-models'])
+    calls, ok = [], _fake_runner([])
+    def flaky(row, *args, **kw):
+        calls.append(row)
+        if row == 'no_ema' and calls.count('no_ema') == 1: raise RuntimeError('boom')
+        return ok(row, *args, **kw)
+    assert [r['row'] for r in bac.sweep(a, runner=flaky)] == ['trm']
+    assert [r['row'] for r in bac.sweep(a, runner=flaky)] == ['trm', 'no_ema'] and calls == ['trm', 'no_ema', 'no_ema']
