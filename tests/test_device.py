@@ -148,7 +148,10 @@ def test_float16_is_refused_with_one_clear_error(tmp_path):
     from trm_course.sudoku import build_sudoku4_data
     from trm_course.train import Trainer
     root = build_sudoku4_data(tmp_path / 'data', n_train=8, n_aug=0, n_test=4, seed=0)
-    cfg = get_recipe('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / 'run'), dtype='float16', progress=False)
+    with pytest.raises(ValueError, match="dtype='float16' is not supported"):       # one list: recipes.RUN_DTYPES
+        get_recipe('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / 'run'), dtype='float16', progress=False)
+    cfg = get_recipe('sudoku4_cpu', data=str(root), out_dir=str(tmp_path / 'run'), progress=False)
+    cfg.dtype = 'float16'                                   # set behind the config's back: the trainer still refuses it
     with pytest.raises(ValueError, match="dtype='float16' is not supported"):
         Trainer(cfg)
     assert not (tmp_path / 'run').exists()

@@ -18,7 +18,7 @@ __all__ = ['POS_ENCODINGS', 'DTYPES', 'OPEN_FIELDS', 'check_model_config', 'Mode
 
 # %% ../nbs/08_network.ipynb #3e07fc1e
 POS_ENCODINGS = ('rope', 'learned', 'none')
-DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
+DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16}   # the forward dtypes the course runs (no float16: chapter 15)
 # fields that a dataset (or the run) gives; None means "not known yet" (a recipe's model config leaves them open)
 OPEN_FIELDS = ('vocab_size', 'seq_len', 'num_puzzle_identifiers', 'forward_dtype')
 

@@ -7,18 +7,18 @@ from __future__ import annotations
 import copy, dataclasses, math, types, typing
 from dataclasses import dataclass, field
 
-from .network import TRMConfig, OPEN_FIELDS
+from .network import TRMConfig, OPEN_FIELDS, DTYPES
 from .supervision import LOSSES
 
 # %% auto #0
 __all__ = ['RUN_FIELDS', 'RUN_DTYPES', 'RECIPES', 'SUDOKU_EXTREME', 'MAZE_HARD', 'ARC_CANVAS', 'ARC_PASS_KS', 'PUBLISHED_RECIPES',
-           'CPU_RECIPES', 'TrainConfig', 'field_type', 'check_value', 'check_train_config', 'valid_keys', 'resolve_key',
-           'parse_value', 'parse_overrides', 'Recipe', 'add_recipe', 'get_recipe', 'published_model', 'recipe_card',
-           'describe_recipes']
+           'CPU_RECIPES', 'TrainConfig', 'field_type', 'check_value', 'check_dtype', 'check_train_config', 'valid_keys',
+           'resolve_key', 'parse_value', 'parse_overrides', 'Recipe', 'add_recipe', 'get_recipe', 'published_model',
+           'recipe_card', 'describe_recipes']
 
 # %% ../nbs/14a_recipes.ipynb #25f3bc07
 RUN_FIELDS = ('forward_dtype', 'batch_size')   # model fields the run sets (from `dtype` and the batch size)
-RUN_DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
+RUN_DTYPES = ('auto', *DTYPES)   # the machine decides (chapter 15), or one of chapter 08's forward dtypes
 
 @dataclass
 class TrainConfig:
@@ -49,7 +49,7 @@ class TrainConfig:
     # machine
     seed: int = 0
     device: str = 'auto'                    # 'auto' (CUDA -> MPS -> CPU) | 'cpu' | 'cuda' | 'mps' ...
-    dtype: str = 'auto'                     # 'auto' | 'bfloat16' | 'float16' | 'float32' (the forward dtype)
+    dtype: str = 'auto'                     # one of RUN_DTYPES: 'auto' | 'float32' | 'bfloat16' (the forward dtype)
     compile: bool = False
     # output
     out_dir: str = 'runs/trm'
@@ -81,6 +81,13 @@ def check_value(key: str, value, base: type, optional: bool) -> None:
         what = _EXPECTED.get(base, f'a {getattr(base, "__name__", base)}')
         raise ValueError(f'{key}={value!r}: expected {what}{" or none" if optional else ""}')
 
+def check_dtype(dtype) -> None:
+    "One clear ValueError unless `dtype` is one of RUN_DTYPES (float16 says why it is not)."
+    if dtype == 'float16':
+        raise ValueError("dtype='float16' is not supported: it would need a loss scale and a host read per step; "
+                         "use 'float32' (any device) or 'bfloat16' (GPUs with native bfloat16), or 'auto'")
+    if dtype not in RUN_DTYPES: raise ValueError(f'dtype={dtype!r}: expected one of {RUN_DTYPES}')
+
 def check_train_config(cfg: TrainConfig) -> None:
     "The types of every field (the model's too), then the rules of a run; one clear ValueError."
     for f in dataclasses.fields(cfg):
@@ -91,7 +98,7 @@ def check_train_config(cfg: TrainConfig) -> None:
     if set_by_run: raise ValueError(f'{", ".join(set_by_run)}: the run sets these (the forward dtype with dtype=...); '
                                     'leave them None in a TrainConfig')
     if cfg.loss not in LOSSES: raise ValueError(f'loss={cfg.loss!r}: expected one of {tuple(LOSSES)}')   # chapter 10's losses
-    if cfg.dtype not in RUN_DTYPES: raise ValueError(f'dtype={cfg.dtype!r}: expected one of {RUN_DTYPES}')
+    check_dtype(cfg.dtype)
     for k in ('global_batch_size', 'epochs', 'log_every'):
         if getattr(cfg, k) < 1: raise ValueError(f'{k}={getattr(cfg, k)!r}: expected a positive integer')
     for k in ('lr', 'weight_decay', 'puzzle_emb_lr', 'puzzle_emb_weight_decay', 'warmup_steps', 'halt_loss_weight'):

@@ -22,7 +22,7 @@ from .ema import EMA
 from .optim import make_optimizers, set_lr
 from .dataset import DatasetFormatError, BatchSampler, collate, read_metadata, read_split, FIELDS
 from .sudoku import build_sudoku4_data, plot_solved
-from .recipes import RECIPES, TrainConfig, get_recipe, describe_recipes
+from .recipes import RECIPES, TrainConfig, check_dtype, get_recipe, describe_recipes
 
 # %% auto #0
 __all__ = ['IF_EXISTS', 'patch_to', 'resolve_device', 'native_bf16', 'resolve_precision', 'resolve_data', 'check_dataset',
@@ -54,11 +54,7 @@ def native_bf16(device) -> bool:
 
 def resolve_precision(device, dtype: str = 'auto') -> str:
     "The forward dtype: bfloat16 on GPUs with native bf16, float32 everywhere else (CPU, MPS, T4/V100); or `dtype` as asked."
-    if dtype == 'float16':
-        raise ValueError("dtype='float16' is not supported: it would need a loss scale and a host read per step; "
-                         "use 'float32' (any device) or 'bfloat16' (GPUs with native bfloat16), or 'auto'")
-    if dtype not in ('auto', 'bfloat16', 'float32'):
-        raise ValueError(f"dtype {dtype!r} is not one of 'auto', 'bfloat16', 'float32'")
+    check_dtype(dtype)                                  # chapter 14a: 'auto' or one of chapter 08's DTYPES
     if dtype != 'auto': return dtype
     return 'bfloat16' if native_bf16(device) else 'float32'
 
