@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import torch
 
 from trm_course.recipes import get_recipe
-from trm_course.experiments import learning_curve, format_curves, save_curves, load_curves, time_to
+from trm_course.experiments import learning_curve, format_curves, save_curves, load_curves, time_to, curve_table
 from trm_course.sudoku import sudoku_data
 from trm_course.core import atomic_write
 
@@ -90,6 +90,32 @@ def summary(curves: dict, key: str) -> list[str]:
         out.append(f'# {task}, {len(runs_)} seeds, minutes to exact >= ' + '; '.join(cells)
                    + f'; best exact median {statistics.median(best):.1%} [{min(best):.1%}-{max(best):.1%}]')
     return out
+
+
+README_MINUTES = (1, 2, 3, 5, 10, 15)
+README_TASKS = {'4x4 sudoku4_cpu': '4×4 Sudoku (`sudoku4_cpu`)', '6x6 sudoku6_cpu': '6×6 Sudoku (`sudoku6_cpu`)'}
+
+
+def _pct(x: float) -> str:
+    return '100%' if round(x * 1000) == 1000 else f'{x:.1%}'
+
+
+def readme_rows(curves: dict, clock: str = 'cpu') -> list[str]:
+    """The README's rows of "What a laptop CPU can train", from the recorded curves: held-out exact accuracy at each
+    CPU minute, the median over seeds with the range in brackets when there are several (blank: the runs were shorter).
+    tests/test_recorded_numbers.py checks that the README shows exactly these rows."""
+    rows = []
+    for task, label in README_TASKS.items():
+        runs_ = [r for n, r in curves.items() if n.split(', seed')[0] == task]
+        if not runs_: continue
+        cells = []
+        for i, m in enumerate(README_MINUTES):
+            xs = sorted(curve_table(r, README_MINUTES, clock)[i]['exact'] for r in runs_)
+            if any(x is None for x in xs): cells.append(''); continue
+            med = statistics.median(xs)
+            cells.append(_pct(med) if len(xs) == 1 else f'{_pct(med)} [{_pct(xs[0])}–{_pct(xs[-1])}]')
+        rows.append(f'| {label} | ' + ' | '.join(cells) + ' |')
+    return rows
 
 
 def main(argv=None):
