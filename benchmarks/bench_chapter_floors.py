@@ -59,7 +59,8 @@ def ch14(seed):
 
 def ch17(seed):
     "Chapter 17: 4x4 sudoku4_cpu (batch 16, lr 3e-3, warm-up 20) 300 steps; 6x6 sudoku6_cpu 100 steps."
-    from trm_course.experiments import sudoku_data, learning_curve
+    from trm_course.experiments import learning_curve
+    from trm_course.sudoku import sudoku_data
     from trm_course.recipes import get_recipe
     d4 = sudoku_data(4, n_train=1000, n_aug=7, n_test=500)
     d6 = sudoku_data(6, n_train=300, n_aug=20, n_test=200)
@@ -76,7 +77,8 @@ def ch17(seed):
 
 def ch18(seed):
     "Chapter 18: maze_small_cpu, 300 steps, evaluation on 128 held-out mazes."
-    from trm_course.maze_experiments import maze_small_data, maze_trainer, maze_curve
+    from trm_course.maze import maze_small_data
+    from trm_course.maze_experiments import maze_trainer, maze_curve
     from trm_course.recipes import get_recipe
     data = maze_small_data()
     cfg = get_recipe('maze_small_cpu', data=str(data), seed=seed)
@@ -98,7 +100,8 @@ def ch20(seed):
     "Chapter 20: arc_tiny_cpu with the Trainer, 750 steps; the ARC protocol on the EMA weights (and chapter 21's ARC trace)."
     from trm_course.recipes import get_recipe
     from trm_course.train import Trainer
-    from trm_course.arc_eval import ArcEvaluator, evaluate_arc, arc_split_batches, arc_tiny_tasks
+    from trm_course.arc_data import arc_tiny_tasks
+    from trm_course.arc_eval import ArcEvaluator, evaluate_arc, arc_split_batches
     from trm_course.dataset import read_split, read_identifiers
     root = _arc_tiny_root()
     out = tempfile.mkdtemp(prefix='floors-arc-')

@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 import torch
 
 from trm_course.recipes import get_recipe
-from trm_course.maze_experiments import MAZE_SMALL, maze_small_data, maze_trainer, maze_curve
+from trm_course.maze import MAZE_SMALL, maze_small_data
+from trm_course.maze_experiments import maze_trainer, maze_curve
 from trm_course.core import atomic_write
 
 

@@ -4,7 +4,7 @@
 
 Trains `--recipe` on a small 4x4 Sudoku dataset with 1 and with 2 torch threads (interleaved, two rounds each, after
 5 warm-up steps), first on an otherwise idle machine, then with two CPU-heavy processes (NumPy matrix products, one
-thread each) beside it, and prints training steps per second. `train.cpu_threads()` (the quickstart's default)
+thread each) beside it, and prints training steps per second. `quickstart.cpu_threads()` (the quickstart's default)
 picks its thread count from this: a second thread pays only when a second core is free.
 """
 import argparse, datetime, os, platform, subprocess, sys, tempfile, time

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from trm_course.arc_eval import (ArcEvaluator, SubmissionError, grid_hash, score_submission, validate_submission,
-                                 write_submission, load_submission, format_table, PASS_KS)
+                                 write_submission, load_submission, format_table)
+from trm_course.recipes import ARC_PASS_KS
 from arc_eval_fixtures import arc1_tasks, make_test_split, noisy_predictions, summary
 
 
@@ -40,7 +41,7 @@ def test_oracle_scores_100_through_every_transform(tasks, ex):
     assert set(ex['tids']) == set(range(8)), 'the fixture must exercise all 8 dihedral transforms'
     q = np.random.default_rng(1).normal(size=len(ex['names']))
     res = run(tasks, ex['names'], torch.as_tensor(ex['labels']), torch.as_tensor(q), batch=37, inputs=ex['inputs'])
-    assert res.scores == {k: 1.0 for k in PASS_KS}
+    assert res.scores == {k: 1.0 for k in ARC_PASS_KS}
     assert all(len(c) == 1 and c[0].votes == 25 for c in res.ranked.values())
     assert score_submission(res.submission, tasks)['score'] == 1.0
 
@@ -56,7 +57,7 @@ def test_integer_identifiers_and_padding(tasks, ex):
 
 def test_wrong_answers_score_zero(tasks, ex):
     res = run(tasks, ex['names'], ex['inputs'], np.zeros(len(ex['names'])), inputs=ex['inputs'])
-    assert res.scores == {k: 0.0 for k in PASS_KS}
+    assert res.scores == {k: 0.0 for k in ARC_PASS_KS}
     assert score_submission(res.submission, tasks)['score'] == 0.0
 
 
@@ -184,7 +185,7 @@ def test_dataset_test_split_is_what_the_evaluator_decodes(tasks):
     ev = ArcEvaluator(arc_test_puzzles(plan), identifiers=plan.identifiers()); ev.begin()
     ev.update(torch.as_tensor(ids), np.asarray(split.labels), np.zeros(len(ids)), inputs=np.asarray(split.inputs))
     res = ev.result()
-    assert res.scores == {k: 1.0 for k in PASS_KS} and res.counts['votes'] == len(ids)
+    assert res.scores == {k: 1.0 for k in ARC_PASS_KS} and res.counts['votes'] == len(ids)
     fx = make_test_split(tasks, num_aug=6)
     assert np.array_equal(fx['labels'], np.asarray(split.labels)) and np.array_equal(fx['inputs'], np.asarray(split.inputs))
 

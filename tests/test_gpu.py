@@ -133,9 +133,10 @@ def test_train_step_makes_no_host_sync(sudoku4, tmp_path, dtype):
 
 
 def test_arc_evaluation_path(tmp_path):
-    from trm_course.arc_eval import ArcEvaluator, PASS_KS, arc_split_batches, arc_tiny_tasks, build_arc_tiny_data, predict_batch, evaluate_arc
+    from trm_course.arc_data import arc_tiny_tasks, build_arc_tiny_data
+    from trm_course.arc_eval import ArcEvaluator, arc_split_batches, predict_batch, evaluate_arc
     from trm_course.dataset import read_identifiers, read_split
-    from trm_course.recipes import get_recipe
+    from trm_course.recipes import ARC_PASS_KS, get_recipe
     from trm_course.train import Trainer
     root = build_arc_tiny_data(tmp_path / 'arc-tiny', n_train=2, num_aug=1)
     cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=str(tmp_path / 'run'), device=str(DEV), dtype='float32',
@@ -144,7 +145,7 @@ def test_arc_evaluation_path(tmp_path):
     model = tr.model.model
     _, held = arc_tiny_tasks(2)
     res = evaluate_arc(model, arc_split_batches(read_split(root, 'test'), 64), ArcEvaluator(held, identifiers=read_identifiers(root)))
-    assert set(res.scores) == set(PASS_KS) and all(0 <= v <= 1 for v in res.scores.values())
+    assert set(res.scores) == set(ARC_PASS_KS) and all(0 <= v <= 1 for v in res.scores.values())
     # the same weights on the CPU predict (almost) the same tokens
     batch = next(arc_split_batches(read_split(root, 'test'), 16))
     p_dev, _ = predict_batch(model.eval(), {k: v.to(DEV) for k, v in batch.items()})
@@ -168,7 +169,7 @@ def test_watch_trace():
 
 
 def test_quickstart_small(tmp_path, capsys):
-    from trm_course.train import quickstart
+    from trm_course.quickstart import quickstart
     t = time.time()
     s = quickstart(out_dir=tmp_path / 'qs', steps=60, n_train=64, n_aug=1, n_test=32, progress=False)
     assert s['device'].startswith(DEV.type) and s['steps'] == 60 and not s['stopped_early']

@@ -76,7 +76,7 @@ def test_dataset_with_missing_files_fails_before_writing(setup, tmp_path):
 def test_loader_workers_keep_the_sample_order(setup):
     "The DataLoader's batch sampler runs in the main process: 2 worker processes give the batches of 0 workers."
     from trm_course.dataset import BatchSampler, read_split
-    from trm_course.train import make_loader
+    from trm_course.loading import make_loader
     _, cfg = setup
     data = read_split(cfg.data, 'train')
     loaders = [make_loader(data, BatchSampler(data, 16, seed=3), 'cpu', workers=w) for w in (0, 2)]
