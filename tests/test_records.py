@@ -158,6 +158,8 @@ def test_choose_regime():
     pilot[1]['curve'] = c([0, .3, .5])                                  # none reaches 60%: the largest N
     r = bac.choose_regime(pilot)
     assert r['n_train'] == 300 and r['steps'] == 1000                   # plateau at 750, at least 1000
+    pilot[1]['curve'] = c([.1] * 11 + [.7])                            # late: capped at 2000 (budget)
+    assert bac.choose_regime(pilot)['steps'] == 2000
 
 
 def test_a_failing_run_does_not_stop_the_sweep(tmp_path):
@@ -171,3 +173,10 @@ def test_a_failing_run_does_not_stop_the_sweep(tmp_path):
         return ok(row, *args, **kw)
     assert [r['row'] for r in bac.sweep(a, runner=flaky)] == ['trm']
     assert [r['row'] for r in bac.sweep(a, runner=flaky)] == ['trm', 'no_ema'] and calls == ['trm', 'no_ema', 'no_ema']
+
+
+def test_default_rows():
+    "Every Table 1 row is in the sweep by default, plus the confound rows but the costly hrm_mlp_t (--rows adds it)."
+    from trm_course.ablations import ABLATIONS
+    assert set(ABLATIONS) < set(bac.default_rows()) and 'hrm_mlp_t' not in bac.default_rows()
+    assert {'recursion_T1n2', 'recursion_T1n5'} < set(bac.default_rows()) and 'hrm_mlp_t' in bac.rows()
