@@ -37,7 +37,8 @@ def check_model_config(c) -> None:
     if c.forward_dtype is not None and c.forward_dtype not in DTYPES:
         bad(f'forward_dtype {c.forward_dtype!r} is not one of {tuple(DTYPES)}')
     p = c.halt_exploration_prob
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1: bad(f'halt_exploration_prob must be in [0, 1], got {c.halt_exploration_prob}')
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        bad(f'halt_exploration_prob must be a number in [0, 1], got {p!r}')
     if not c.mlp_t and c.hidden_size % c.num_heads:
         bad(f'hidden_size {c.hidden_size} is not divisible by num_heads {c.num_heads}')
     if c.pos_encodings == 'rope' and not c.mlp_t and c.head_dim % 2:
@@ -125,7 +126,7 @@ class TRMConfig(ModelConfig):
 
     def supervision_steps(self, N_sup: int | None = None) -> int:
         """The supervision steps to run: this config's `N_sup` (what training runs), or the `N_sup` an evaluation asks
-        for explicitly (e.g. more steps than the model was trained with). The one place that reads `N_sup`."""
+        for explicitly (e.g. more steps than the model was trained with). Every training and evaluation loop asks here."""
         if N_sup is None: return self.N_sup
         if isinstance(N_sup, bool) or not isinstance(N_sup, int) or N_sup < 1:
             raise ValueError(f'N_sup={N_sup!r} must be a positive integer (supervision steps)')
