@@ -3,7 +3,7 @@
 
     # 1. the pilot (TRM only, seed 0, two training-set sizes, val curves every 250 steps):
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_ablations_converged.py --rows trm --seeds 0 --n-train 100 300 \
-        --steps 3000 --eval-every 250 --log benchmarks/results/ablations_converged_pilot.jsonl
+        --steps 2000 --eval-every 250 --log benchmarks/results/ablations_converged_pilot.jsonl
     # 2. the sweep, its regime (N, steps) chosen from the pilot by `choose_regime`'s declared rule, on val:
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_ablations_converged.py \
         --choose-from benchmarks/results/ablations_converged_pilot.jsonl --lr-grid 1e-3 2e-3 4e-3 \
