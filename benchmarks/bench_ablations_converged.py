@@ -156,7 +156,6 @@ def run_key(row, seed, n_train, steps, lr, eval_every, dtype='float32', compile=
 def run_one(row: str, seed: int, n_train: int, steps: int, lr: float, eval_every: int, header: dict,
             models: Path | None = MODELS, verbose: bool = True, dtype: str = 'float32', compile: bool = False) -> dict:
     "Train one run from scratch and return its record (the header, the config, the curve, the final numbers)."
-    import torch
     from trm_course.hrm import net_calls
     from trm_course.train import Trainer
     data = train_data(n_train)
@@ -368,7 +367,7 @@ def curve_report(runs: list[dict]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--rows', nargs='+', default=None, help=f'default: every row')
+    p.add_argument('--rows', nargs='+', default=None, help='default: every row')
     p.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     p.add_argument('--n-train', nargs='+', type=int, default=[300], help='base training puzzles (each x21 copies)')
     p.add_argument('--steps', type=int, default=4000)
