@@ -439,3 +439,13 @@ def test_search_box(site):
     hits = search(site, word)
     assert hits == [page], f'searching {word!r} (only on {page}) returned {hits}'
     print(f'\nsearch box: "halting" -> {len(halting)} pages, first {halting[:3]}; {word!r} -> {hits}')
+
+
+def test_links_between_chapters_go_to_their_pages():
+    "A markdown link to a chapter's notebook (it works on GitHub and in Jupyter) becomes a link to that chapter's page."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from docs import relink_notebooks
+    names = {'15_trainer.ipynb': 'trainer', '15b_quickstart.ipynb': 'quickstart'}
+    text = '[15](15_trainer.ipynb), [b](./15b_quickstart.ipynb#how-many-threads), [x](notes.ipynb), [c](https://x/nbs/15_trainer.ipynb)'
+    assert relink_notebooks(text, names) == ('[15](trainer.html), [b](quickstart.html#how-many-threads), [x](notes.ipynb), '
+                                             '[c](https://x/nbs/15_trainer.ipynb)')
