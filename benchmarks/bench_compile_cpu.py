@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 
 def main():
@@ -27,6 +28,7 @@ def main():
     os.environ.setdefault('TORCHINDUCTOR_COMPILE_THREADS', '1')
     if not args.warm_cache: os.environ['TORCHINDUCTOR_CACHE_DIR'] = tempfile.mkdtemp(prefix='trm-inductor-')
     import torch
+    from records import cpu_text
     torch.set_num_threads(1)
     from trm_course.recipes import get_recipe
     from trm_course.train import Trainer
@@ -44,12 +46,8 @@ def main():
                          f'(over {args.steps} steps)  load {os.getloadavg()[0]:.1f}')
             print(lines[-1], flush=True)
     commit = subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    flags = ''
-    try: flags = next((l for l in open('/proc/cpuinfo') if l.startswith('flags')), '')
-    except OSError: pass
-    bf16 = ' '.join(sorted(set(flags.partition(':')[2].split()) & {'avx512_bf16', 'amx_bf16'})) or 'no bf16 matrix flags'
     head = [f'# bench_compile_cpu.py  {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}  torch {torch.__version__}  commit {commit}',
-            f'# host: {platform.machine()}, {os.cpu_count()} CPUs, torch capability {torch.backends.cpu.get_cpu_capability()}, {bf16}; '
+            f'# host: {platform.machine()}, {os.cpu_count()} CPUs, {cpu_text()}; '
             f'1 thread; load at start {load0:.1f}',
             f'# command: OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "?")} python benchmarks/bench_compile_cpu.py '
             + ' '.join(sys.argv[1:]),

@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import torch
 
@@ -32,6 +33,7 @@ from trm_course.recipes import get_recipe
 from trm_course.experiments import learning_curve, format_curves, save_curves, load_curves, time_to, curve_table
 from trm_course.sudoku import sudoku_data
 from trm_course.core import atomic_write
+from records import cpu_text
 
 MINUTES = (1, 2, 3, 5, 8, 10, 15)
 THRESHOLDS = (0.5, 0.9, 0.95, 0.98, 0.99)
@@ -41,18 +43,6 @@ def runs():
     "(name, recipe, data) of each task; the data is the recipe's (data seed 0), whatever the training seed."
     return [('4x4 sudoku4_cpu', 'sudoku4_cpu', lambda: sudoku_data(4, n_train=1000, n_aug=7, n_test=500, seed=0)),
             ('6x6 sudoku6_cpu', 'sudoku6_cpu', lambda: sudoku_data(6, n_train=1000, n_aug=20, n_test=1000, seed=0))]
-
-
-def cpu_info() -> str:
-    "The CPU model, torch's vector capability and any bfloat16 matrix flags (Linux)."
-    model, flags = platform.processor(), set()
-    try:
-        for line in open('/proc/cpuinfo'):
-            if line.startswith('model name') and not model: model = line.split(':', 1)[1].strip()
-            if line.startswith('flags'): flags = set(line.split(':', 1)[1].split()); break
-    except OSError: pass
-    bf16 = ' '.join(sorted(flags & {'avx512_bf16', 'amx_bf16'})) or 'no bf16 matrix flags'
-    return f'{model or "unknown CPU"}, torch capability {torch.backends.cpu.get_cpu_capability()}, {bf16}'
 
 
 def commit() -> str:
@@ -151,7 +141,7 @@ def main(argv=None):
                 when=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0)), seed=seed, recipe=p,
                 config=get_recipe(p, data=str(datas[n]), seed=seed).to_dict(flat=True), data=datas[n].name,
                 minutes=args.minutes[n], clock=args.clock, command=command, commit=commit(), torch=torch.__version__,
-                threads=torch.get_num_threads(), cpu=cpu_info(), host=platform.machine(), cpus=os.cpu_count(),
+                threads=torch.get_num_threads(), cpu=cpu_text(), host=platform.machine(), cpus=os.cpu_count(),
                 load_start=round(load0[0], 2), load_end=round(load[0], 2)))
     curves, metas = {}, {}
     for seed in seeds:

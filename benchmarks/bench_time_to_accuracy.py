@@ -34,11 +34,13 @@ from pathlib import Path
 os.environ.setdefault('TORCHINDUCTOR_COMPILE_THREADS', '1')   # compile in this process: its CPU time is counted
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import torch
 
 from trm_course.recipes import get_recipe
 from trm_course.train import Trainer, Callback
+from records import cpu_info
 
 LOG = ROOT / 'benchmarks' / 'results' / 'time_to_accuracy.jsonl'
 
@@ -194,18 +196,6 @@ def finished(records: list[dict], key: tuple, max_cpu: float) -> bool:
     "Is the run `key` in the log: every target reached, or stopped at a CPU cap at least `max_cpu`?"
     return any(run_key(r) == key and (all(r['reached'].values()) or r['max_cpu'] >= max_cpu)
                for r in records if r.get('kind') == 'run')
-
-
-def cpu_info() -> dict:
-    "The CPU this ran on: model name, torch's vector capability, and whether it has bfloat16 matrix instructions."
-    flags, model = set(), platform.processor()
-    try:
-        for line in open('/proc/cpuinfo'):
-            if line.startswith('model name') and not model: model = line.split(':', 1)[1].strip()
-            if line.startswith('flags'): flags = set(line.split(':', 1)[1].split()); break
-    except OSError: pass
-    return dict(model=model, capability=torch.backends.cpu.get_cpu_capability(),
-                bf16=sorted(flags & {'avx512_bf16', 'amx_bf16'}))
 
 
 def one_run(variant: str, task: str, seed: int, args) -> dict:

@@ -79,6 +79,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_info() -> dict:
+    """The CPU a benchmark ran on: its model name, torch's vector capability (e.g. AVX2, AVX512) and its bfloat16 matrix
+    flags (`trm_course.train.cpu_bf16_flags`: without them bf16 is emulated and slow, so CPU timings of different hosts
+    are not comparable)."""
+    import torch
+    from trm_course.train import cpu_bf16_flags
+    return dict(model=cpu_model(), capability=torch.backends.cpu.get_cpu_capability(), bf16=sorted(cpu_bf16_flags()))
+
+
+def cpu_text(info: dict | None = None) -> str:
+    "`cpu_info()` as one line: 'AMD EPYC, torch capability AVX2, no bf16 matrix flags'."
+    info = info or cpu_info()
+    return f"{info['model'] or 'unknown CPU'}, torch capability {info['capability']}, {' '.join(info['bf16']) or 'no bf16 matrix flags'}"
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -90,7 +105,7 @@ def record_header(seeds=None, scratch: bool = False, root=ROOT, **extra) -> dict
     commit = require_clean_tree(root, scratch)
     h = {'command': ' '.join([Path(sys.executable).name] + sys.argv), 'commit': commit, 'scratch': bool(scratch),
          'started': time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()), 'torch': torch.__version__,
-         'python': platform.python_version(), 'cpu': cpu_model(), 'cpus': os.cpu_count(),
+         'python': platform.python_version(), 'cpu': cpu_model(), 'cpu_info': cpu_info(), 'cpus': os.cpu_count(),
          'threads': torch.get_num_threads(), 'omp_num_threads': os.environ.get('OMP_NUM_THREADS'),
          'seeds': list(seeds) if seeds is not None else None, 'load_start': load_average()}
     return h | extra
