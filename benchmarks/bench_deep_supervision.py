@@ -31,7 +31,7 @@ def exact_per_step(m, batch, steps):
     y, z = m.initial_carry(batch['inputs'].shape[0])
     out = []
     for _ in range(steps):
-        y, z, logits, _, _ = m.step(y, z, batch['inputs'], batch['puzzle_identifiers'])
+        y, z, logits, _, _ = m(y, z, batch['inputs'], batch['puzzle_identifiers'])
         out.append((logits.argmax(-1) == batch['labels']).all(-1).float().mean().item())
     return out
 

@@ -49,7 +49,7 @@ def batch_for(cfg, B, device, seed=0):
 
 
 def one_step(model, opt, carry, inputs, labels, pid):
-    y, z, logits, q_halt, _ = model.step(*carry, inputs, pid)
+    y, z, logits, q_halt, _ = model(*carry, inputs, pid)
     loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten().long()) + \
         0.5 * F.binary_cross_entropy_with_logits(q_halt, torch.zeros_like(q_halt))
     loss.backward()
@@ -62,7 +62,7 @@ def saved_bytes(model, carry, inputs, pid):
     def pack(t):
         seen[(t.data_ptr(), t.dtype, tuple(t.shape))] = t.numel() * t.element_size(); return t
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model.step(*carry, inputs, pid)
+        out = model(*carry, inputs, pid)
     del out
     return sum(seen.values())
 

@@ -81,10 +81,10 @@ def test_separate_nets_updates_y_with_f_H():
     calls = count_calls(m)
     batch = running_max_batch(3, 8, generator=torch.Generator().manual_seed(0))
     y, z = m.initial_carry(3)
-    m.step(y, z, batch['inputs'], batch['puzzle_identifiers'])
+    m(y, z, batch['inputs'], batch['puzzle_identifiers'])
     assert [c for c, _ in calls] == (['L'] * CFG.n + ['H']) * CFG.T
     assert [g for _, g in calls] == [False] * (CFG.n + 1) * (CFG.T - 1) + [True] * (CFG.n + 1)
-    out = m.step(y, z, batch['inputs'], batch['puzzle_identifiers'])[2].sum()
+    out = m(y, z, batch['inputs'], batch['puzzle_identifiers'])[2].sum()
     out.backward()
     assert m.net_H.layers[0].mlp.down_proj.weight.grad.abs().sum() > 0
     assert m.net.layers[0].mlp.down_proj.weight.grad.abs().sum() > 0
@@ -97,14 +97,14 @@ def test_one_step_grad_reaches_only_the_last_two_calls(separate):
     calls = count_calls(m)
     batch = running_max_batch(3, 8, generator=torch.Generator().manual_seed(0))
     y, z = m.initial_carry(3)
-    m.step(y, z, batch['inputs'], batch['puzzle_identifiers'])
+    m(y, z, batch['inputs'], batch['puzzle_identifiers'])
     names = ['L'] * CFG.n + ['H'] if separate else ['L'] * (CFG.n + 1)
     assert [c for c, _ in calls] == names * CFG.T
     assert [g for _, g in calls] == [False] * ((CFG.n + 1) * CFG.T - 2) + [True, True]
     # autograd keeps the activations of 2 calls instead of n+1
     full = VariantTRM(VariantConfig.from_trm(CFG, separate_nets=separate)); full.load_state_dict(m.state_dict())
-    _, b1 = saved_tensor_bytes(m.step, y, z, batch['inputs'], batch['puzzle_identifiers'])
-    _, b4 = saved_tensor_bytes(full.step, y, z, batch['inputs'], batch['puzzle_identifiers'])
+    _, b1 = saved_tensor_bytes(m, y, z, batch['inputs'], batch['puzzle_identifiers'])
+    _, b4 = saved_tensor_bytes(full, y, z, batch['inputs'], batch['puzzle_identifiers'])
     assert 1.5 < b4 / b1 < (CFG.n + 1) / 2 * 1.2, (b1, b4)
 
 
@@ -114,7 +114,7 @@ def test_one_step_grad_forward_equals_full_forward():
     b = TRM(CFG); b.load_state_dict(a.state_dict())
     batch = running_max_batch(3, 8, generator=torch.Generator().manual_seed(0))
     y, z = a.initial_carry(3)
-    oa, ob = a.step(y, z, batch['inputs'], batch['puzzle_identifiers']), b.step(y, z, batch['inputs'], batch['puzzle_identifiers'])
+    oa, ob = a(y, z, batch['inputs'], batch['puzzle_identifiers']), b(y, z, batch['inputs'], batch['puzzle_identifiers'])
     assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(oa, ob))
 
 

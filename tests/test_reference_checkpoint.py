@@ -59,7 +59,7 @@ def test_authors_checkpoint_reproduces_reference(path, tmp_path):
     model.eval()
     y, z = model.initial_carry(d['inputs'].shape[0])
     with torch.no_grad():
-        y, z, logits, q_halt, _ = model.step(y, z, d['inputs'], d['puzzle_identifiers'])
+        y, z, logits, q_halt, _ = model(y, z, d['inputs'], d['puzzle_identifiers'])
     ref = d['eval_steps'][0]
     assert (logits - ref['logits']).norm() / ref['logits'].norm() < TOL
     assert (q_halt - ref['q_halt_logits']).norm() / ref['q_halt_logits'].norm() < TOL
@@ -85,8 +85,8 @@ def test_course_round_trip(path, tmp_path):
     with torch.no_grad():
         y1, z1 = model.initial_carry(6); y2, z2 = back.initial_carry(6)
         for _ in range(model.cfg.N_sup):
-            y1, z1, l1, q1, _ = model.step(y1, z1, d['inputs'], d['puzzle_identifiers'])
-            y2, z2, l2, q2, _ = back.step(y2, z2, d['inputs'], d['puzzle_identifiers'])
+            y1, z1, l1, q1, _ = model(y1, z1, d['inputs'], d['puzzle_identifiers'])
+            y2, z2, l2, q2, _ = back(y2, z2, d['inputs'], d['puzzle_identifiers'])
             assert torch.equal(l1, l2) and torch.equal(q1, q2)
 
 

@@ -135,7 +135,7 @@ def quarto_options_to_tags(cell: dict) -> None:
 
 
 def anchor_html(name: str) -> str:
-    """An HTML anchor with the id Quarto gives a show_doc heading (nbdev's links use it: `trm.step`), where MyST's
+    """An HTML anchor with the id Quarto gives a show_doc heading (nbdev's links use it: `trm.forward`), where MyST's
     own ids for the heading (docutils' `trm-step`, GitHub's slug `trmstep`) differ from it."""
     from docutils.nodes import make_id
     qid = name.strip().lower()

@@ -57,7 +57,7 @@ def act_step(model, carry: ACTCarry, batch: dict, training: bool, exploration_pr
     new = {k: batch[k].to(v.device, non_blocking=True) for k, v in carry.current_data.items()}   # no-op on the same device
     data = {k: torch.where(reset.view((-1,) + (1,) * (new[k].ndim - 1)), new[k], v) for k, v in carry.current_data.items()}
     # 2. one supervision step (y, z come back detached)
-    y, z, logits, q_halt, q_continue = model.step(y, z, data['inputs'], data.get('puzzle_identifiers'))
+    y, z, logits, q_halt, q_continue = model(y, z, data['inputs'], data.get('puzzle_identifiers'))
     # 3. halting decision (no gradient)
     with torch.no_grad():
         steps = steps + 1
@@ -117,10 +117,11 @@ def _rollout_batch(trm, batch: dict, record: tuple):
 
 # %% ../nbs/11_halting.ipynb #0f61c4b8
 def _step_cycles(trm, y, z, inputs, ids, probe_z: bool):
-    """`trm.step` unrolled: the same T latent recursions (none needs a gradient here), decoding y, and z if
-    `probe_z`, after each one. Returns (y, z, logits, q_halt, q_continue), y preds (T, B, L), z preds or None."""
-    if type(trm).step is not TRM.step:
-        raise ValueError(f'rollout: cycle records unroll TRM.step, but {type(trm).__name__} has its own step')
+    """`trm(...)` (`TRM.forward`) unrolled: the same T latent recursions (no gradient needed here), decoding y,
+    and z if `probe_z`, after each one. Returns (y, z, logits, q_halt, q_continue), y preds (T, B, L), z preds or
+    None."""
+    if type(trm).forward is not TRM.forward:
+        raise ValueError(f'rollout: cycle records unroll TRM.forward, but {type(trm).__name__} has its own forward')
     cfg = trm.cfg
     x, cos_sin = trm.embed_input(inputs, ids), trm.cos_sin()
     y, z, ys, zs = y.to(cfg.dtype), z.to(cfg.dtype), [], []
@@ -146,9 +147,10 @@ def _step_record(keys, logits, q_halt, labels, ys, zs) -> dict:
 @torch.no_grad()
 def rollout(model, batch: dict, N_sup: int | None = None, record=('preds', 'q_halt', 'exact', 'token_acc')) -> dict:
     """THE evaluation rollout: no grad, eval mode (restored after), every row runs all N_sup steps (no halting).
-    `model`: a TRM (or any model with `cfg`, `initial_carry`, `step`) or a `TRMWithLoss`, whose loss settings
-    `metrics` then uses. `N_sup`: the model config's, unless this evaluation asks for more or fewer steps (the one
-    override, `TRMConfig.supervision_steps`; `trace` and `zoo.solve` pass theirs here). `batch`: 'inputs', optional
+    `model`: a TRM (or any model with `cfg`, `initial_carry` and TRM's call `model(y, z, inputs, puzzle_identifiers)`)
+    or a `TRMWithLoss`, whose loss settings `metrics` then uses. `N_sup`: the model config's, unless this evaluation
+    asks for more or fewer steps (the one override, `TRMConfig.supervision_steps`; `trace` and `zoo.solve` pass theirs
+    here). `batch`: 'inputs', optional
     'puzzle_identifiers', 'labels' (needed by exact, token_acc, metrics); moved to the model's device.
     `record` (a name or names; see STEP_RECORDS, LAST_RECORDS) -> dict of device tensors, nothing read to host:
       'preds' (N_sup, B, L), 'q_halt' (N_sup, B) fp32, 'exact' (N_sup, B) bool, 'token_acc' (N_sup, B),
@@ -169,7 +171,7 @@ def rollout(model, batch: dict, N_sup: int | None = None, record=('preds', 'q_ha
         y, z = trm.initial_carry(inputs.shape[0], inputs.device)
         for _ in range(N_sup):
             if cycles: (y, z, logits, q_halt, q_cont), ys, zs = _step_cycles(trm, y, z, inputs, ids, probe_z)
-            else: y, z, logits, q_halt, q_cont = trm.step(y, z, inputs, ids)
+            else: y, z, logits, q_halt, q_cont = trm(y, z, inputs, ids)
             for k, v in _step_record(keys, logits, q_halt, labels, ys, zs).items(): rec[k].append(v)
     finally:
         model.train(was_training)

@@ -95,10 +95,10 @@ class VariantTRM(TRM):
     @property
     def f_H(self) -> nn.Module: return self.net_H if self.cfg.separate_nets else self.net
 
-    def step(self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None):
-        "One supervision step, as `TRM.step`, with the recursion the switches ask for."
+    def forward(self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None):
+        "One supervision step, as `TRM.forward`, with the recursion the switches ask for."
         cfg = self.cfg
-        if not (cfg.separate_nets or cfg.one_step_grad): return super().step(y, z, inputs, puzzle_identifiers)
+        if not (cfg.separate_nets or cfg.one_step_grad): return super().forward(y, z, inputs, puzzle_identifiers)
         if y.shape != z.shape or tuple(y.shape[1:]) != (cfg.total_len, cfg.hidden_size) or y.shape[0] != inputs.shape[0]:
             raise ValueError(f'carry y {tuple(y.shape)} / z {tuple(z.shape)} does not match the batch: expected '
                              f'({inputs.shape[0]}, {cfg.total_len}, {cfg.hidden_size})')
@@ -108,8 +108,6 @@ class VariantTRM(TRM):
         logits, q_halt, q_continue = self.heads(y)
         return y.detach(), z.detach(), logits, q_halt, q_continue
 
-    forward = step
-
 # %% ../nbs/09a_hrm_to_trm.ipynb #2f59ef40
 @torch.no_grad()
 def next_step_q(model, y, z, inputs, puzzle_identifiers=None):
@@ -117,7 +115,7 @@ def next_step_q(model, y, z, inputs, puzzle_identifiers=None):
     The puzzle embedding's training-time gradient slot is kept as the real step left it."""
     pe = getattr(model, 'puzzle_emb', None)
     saved = (pe.local_weights, pe.local_ids) if pe is not None else None
-    _, _, _, q_halt, q_continue = model.step(y, z, inputs, puzzle_identifiers)
+    _, _, _, q_halt, q_continue = model(y, z, inputs, puzzle_identifiers)
     if pe is not None: pe.local_weights, pe.local_ids = saved
     return q_halt, q_continue
 

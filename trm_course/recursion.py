@@ -45,7 +45,7 @@ def full_recursion(net, x, y, z, n: int, T: int, cos_sin=None):
 
 # %% ../nbs/09_recursion.ipynb #0063ebdc
 class TRM(TRMNetwork):
-    "Tiny Recursive Model: `step(y, z, inputs, puzzle_identifiers) -> (y, z, logits, q_halt_logits, q_continue_logits)`."
+    "Tiny Recursive Model: `model(y, z, inputs, puzzle_identifiers) -> (y, z, logits, q_halt_logits, q_continue_logits)`."
     def initial_carry(self, batch_size: int, device=None):
         "(y, z), each y_init / z_init broadcast to (batch_size, prefix + seq_len, d) in the forward dtype."
         shape = (batch_size, self.cfg.total_len, self.cfg.hidden_size)
@@ -58,7 +58,7 @@ class TRM(TRMNetwork):
         m = mask.to(y.device, non_blocking=True).view(-1, 1, 1)
         return (torch.where(m, self.y_init.to(y.device, y.dtype), y), torch.where(m, self.z_init.to(z.device, z.dtype), z))
 
-    def step(self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None):
+    def forward(self, y: torch.Tensor, z: torch.Tensor, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor | None = None):
         "One supervision step: deep recursion, then the heads. The returned carry (y, z) is detached."
         cfg = self.cfg
         if y.shape != z.shape or tuple(y.shape[1:]) != (cfg.total_len, cfg.hidden_size) or y.shape[0] != inputs.shape[0]:
@@ -68,5 +68,3 @@ class TRM(TRMNetwork):
         y, z = deep_recursion(self.net, x, y.to(cfg.dtype), z.to(cfg.dtype), cfg.n, cfg.T, self.cos_sin())
         logits, q_halt, q_continue = self.heads(y)
         return y.detach(), z.detach(), logits, q_halt, q_continue
-
-    forward = step

@@ -96,7 +96,7 @@ def deep_supervision_train(model, optimizer, batch: dict, loss='stablemax', halt
     every_row = torch.ones(B, dtype=torch.bool, device=inputs.device)
     history = []
     for s in range(1, N_sup + 1):
-        y, z, logits, q_halt, _ = model.step(y, z, inputs, batch.get('puzzle_identifiers'))   # y, z come back detached
+        y, z, logits, q_halt, _ = model(y, z, inputs, batch.get('puzzle_identifiers'))   # y, z come back detached
         total, metrics, _ = act_loss(logits, q_halt, labels, every_row, torch.full((B,), s, device=inputs.device),
                                      loss, halt_loss_weight)
         (total / B).backward()
