@@ -56,8 +56,19 @@ SPECS = {
                            limits='8 tiny ARC tasks on a 4x4 canvas (chapter 20); scored on the test inputs of its training '
                                   'tasks (it saw their demonstrations), not on unseen tasks; a fixed 750-step run, not converged.'),
 }
+# kind 'sweep': the TRM row of issue 19's converged sweep (benchmarks/bench_ablations_converged.py: 6x6 Sudoku from 100
+# base puzzles x 21 copies, 1,750 steps, lr 2e-3), imported from its final Trainer checkpoint (chapter 23's models)
+for _s in (0, 1, 2):
+    SPECS[f'sudoku6_small_s{_s}'] = dict(
+        kind='sweep', seed=_s, n_train=100, steps=1750, lr=0.002, eval_every=500,
+        title=f'6x6 Sudoku from 100 training puzzles (x21 copies), recipe sudoku6_cpu, 1,750 steps, training seed {_s} '
+              '(issue 19 converged sweep, TRM row)',
+        limits='trained on only 100 base puzzles (x21 shuffled copies) on purpose, to leave headroom for test-time compute '
+               '(chapter 23): it solves about 9 in 10 held-out 6x6 puzzles; use sudoku6_cpu to solve puzzles. 6x6 Sudoku '
+               'with 2x3 boxes and a unique solution only; it does not check the rules of its answer.')
 # the default order: the small models the chapters load first, the longest run last
-ORDER = ('sudoku4_cpu_250', 'watch_sudoku4', 'watch_maze5', 'watch_arc_tiny', 'sudoku4_cpu', 'maze_small_cpu', 'sudoku6_cpu')
+ORDER = ('sudoku4_cpu_250', 'watch_sudoku4', 'watch_maze5', 'watch_arc_tiny', 'sudoku4_cpu', 'maze_small_cpu', 'sudoku6_cpu',
+         'sudoku6_small_s0', 'sudoku6_small_s1', 'sudoku6_small_s2')
 assert sorted(ORDER) == sorted(SPECS)
 
 
@@ -239,6 +250,82 @@ def train_arc_watch(name: str, spec: dict, runs: Path) -> dict:
                 weights='EMA (rate %s)' % cfg.ema_rate)
 
 
+SWEEP_LOGS = [REPO / 'benchmarks' / 'results' / 'ablations_converged.jsonl']
+
+
+def sweep_command(spec: dict, log: str) -> str:
+    "The sweep command that trains this seed's run (its phase 1 also trains seed 0 at this lr unless the log has it)."
+    return ('OMP_NUM_THREADS=1 python benchmarks/bench_ablations_converged.py --rows trm --seeds %d --n-train %d --steps %d '
+            '--lr-grid %g --eval-every %d --log %s' % (spec['seed'], spec['n_train'], spec['steps'], spec['lr'],
+                                                       spec['eval_every'], log))
+
+
+def import_sweep(name: str, spec: dict, runs: Path, logs=None, models=None) -> dict:
+    """The TRM run of the converged sweep with this spec's seed, N, steps and lr: its record (from the sweep's JSONL
+    logs) and its final Trainer checkpoint, loaded into a Trainer of the same configuration (checked: configuration
+    and dataset signature), EMA weights copied in; the held-out set is the sweep's test half (puzzles 500-999)."""
+    sys.path.insert(0, str(REPO / 'benchmarks'))
+    import bench_ablations_converged as B
+    from trm_course.train import Trainer
+    from trm_course.checkpoint import load_checkpoint
+    from trm_course.recipes import recipe_card
+    logs = [Path(p) for p in (logs or SWEEP_LOGS)]
+    models = Path(models) if models else B.MODELS
+    want = dict(row='trm', seed=spec['seed'], n_train=spec['n_train'], steps=spec['steps'], lr=spec['lr'])
+    found = []
+    for log in logs:
+        for r in B.read_log(log):
+            if all(r.get(k) == v for k, v in want.items()) and not r['diverged'] and r.get('model_path'):
+                p = models / Path(r['model_path']).name
+                if p.exists(): found.append((log, r, p))
+    if not found:
+        raise SystemExit(f'{name}: no finished sweep run {want} with its checkpoint in {models} among the logs '
+                         f'{[str(p) for p in logs]} (pass --sweep-log / --sweep-models); train it: {sweep_command(spec, "LOG")}')
+    log, rec, path = found[-1]                       # the latest run
+    root = B.train_data(spec['n_train'])
+    cfg, build, overrides = B.run_config('trm', spec['seed'], spec['lr'], spec['steps'], root, str(runs / name))
+    tr = Trainer(cfg, verbose=False, build=build)
+    load_checkpoint(tr, path)                        # refuses another configuration or dataset
+    if tr.step != spec['steps']: raise SystemExit(f'{name}: {path} is at step {tr.step}, not {spec["steps"]}')
+    from trm_course.network import TRMConfig
+    from trm_course.recursion import TRM
+    tr.ema.copy_to(tr.model)
+    model = TRM(TRMConfig(**dataclasses.asdict(tr.model_cfg)))
+    model.load_state_dict(tr.model.model.state_dict())          # the variant with no switches is TRM exactly
+    x, y = B.eval_sets(root)['test']
+    test = {'inputs': x.astype(np.int64), 'labels': np.where(y == 0, IGNORE_LABEL, y).astype(np.int64),
+            'puzzle_identifiers': np.zeros(len(x), np.int64)}
+    h = rec['header']
+    curve = [{'step': p['step'], 'exact': p['val_exact'], 'token': p['val_token'], 'train_exact': p['train_exact'],
+              'train_cpu_seconds': p['cpu_train']} for p in rec['curve']]
+    conv = converged(curve) | {'on': 'the validation half (test puzzles 0-499), the only split the sweep evaluates on the way'}
+    first = B.BASE_DATA
+    return dict(model=model.eval(), model_cfg=tr.model_cfg, train_config=cfg.to_dict(), recipe=recipe_card(B.RECIPE), root=root,
+                data_signature=tr.data_sig, steps=tr.step, cpu_seconds=rec['cpu_train_s'], curve=curve, convergence=conv,
+                test=test, weights='EMA (rate %s)' % cfg.ema_rate,
+                scored_on="the sweep's test half: puzzles 500-999 of the dataset's 1,000 test puzzles (never used for a choice; "
+                          "0-499 are the validation half)",
+                trainer_eval=dict(exact=rec['final']['test']['exact'], token=rec['final']['test']['token']),
+                command=sweep_command(spec, log.name) + ' && OMP_NUM_THREADS=1 python benchmarks/train_zoo.py %s --force '
+                        '--sweep-log %s' % (name, log.name),
+                data={'folder': Path(root).name, 'signature': tr.data_sig, 'n_train_puzzles': spec['n_train'],
+                      'copies_per_puzzle': 1 + first['n_aug'], 'data_seed': first['seed'],
+                      'builder': f"benchmarks/bench_ablations_converged.py train_data({spec['n_train']}): the first "
+                                 f"{spec['n_train']} puzzle groups (each x{1 + first['n_aug']}) of trm_course.sudoku."
+                                 f"sudoku_data(6, n_train={first['n_train']}, n_aug={first['n_aug']}, n_test={first['n_test']}, "
+                                 f"seed={first['seed']})",
+                      'validation': 'test puzzles 0-499 (every choice)', 'held_out': 'test puzzles 500-999 (shipped)'},
+                sweep={'log': log.name, 'key': rec['key'], 'command': h['command'], 'commit': h['commit'],
+                       'started': h.get('started'), 'finished': h.get('finished'), 'torch': h['torch'], 'cpu': h['cpu'],
+                       'threads': h['threads'], 'load_start': h['load_start'], 'load_end': h.get('load_end'),
+                       'load_run_start': h.get('load_run_start'), 'cpu_train_s': rec['cpu_train_s'],
+                       'cpu_eval_s': rec['cpu_eval_s'], 'wall_s': rec['wall_s'], 'epochs': rec['epochs'],
+                       'checkpoint': path.name, 'checkpoint_sha256': sha256(path), 'config': rec['config'],
+                       'final': rec['final']},
+                extra_held_out={'val_exact': rec['final']['val']['exact'], 'val_token': rec['final']['val']['token'],
+                                'val_count': rec['final']['val']['count'], 'train_subset_exact': rec['final']['train']['exact']})
+
+
 def write(name: str, spec: dict, res: dict, out: Path, argv: list[str], seconds_wall: float) -> None:
     model = res['model'].cpu().eval()
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
@@ -275,7 +362,7 @@ def write(name: str, spec: dict, res: dict, out: Path, argv: list[str], seconds_
         'data': res.get('data') or {'folder': Path(res['root']).name, 'signature': res.get('data_signature'),
                                     'builder': ('trm_course.sudoku.sudoku_data(%d, **trm_course.test_time.SUDOKU_DATA[%d])' % (spec['data'][1], spec['data'][1])
                                                 if spec['data'][0] == 'sudoku' else 'trm_course.maze.maze_small_data()')},
-        'command': ' '.join(shlex.quote(a) for a in ['OMP_NUM_THREADS=1', 'python', 'benchmarks/train_zoo.py', name, '--force']
+        'command': res.get('command') or ' '.join(shlex.quote(a) for a in ['OMP_NUM_THREADS=1', 'python', 'benchmarks/train_zoo.py', name, '--force']
                             + (['--cpu-budget', str(spec['cpu_budget'])] if spec.get('cpu_budget') else [])),
         'invoked_as': ' '.join(shlex.quote(a) for a in argv),
         'git': git_info(), 'torch': torch.__version__, 'numpy': np.__version__, 'python': platform.python_version(),
@@ -284,6 +371,8 @@ def write(name: str, spec: dict, res: dict, out: Path, argv: list[str], seconds_
         'limits': spec['limits'], 'licence': LICENCE,
     }
     if 'watch_key' in res: card['watch_key'] = res['watch_key']
+    if 'sweep' in res: card['training']['sweep'] = res['sweep']
+    if 'extra_held_out' in res: card['held_out'].update(res['extra_held_out'])
     if 'losses_first_last' in res: card['training']['mean_loss_first_last_tenth'] = res['losses_first_last']
     (out / f'{name}.json').write_text(json.dumps(card, indent=1) + '\n')
     try:
@@ -303,6 +392,10 @@ def main(argv=None) -> int:
     p.add_argument('--cpu-budget', type=float, default=None, help='stop a recipe model at the first evaluation after this '
                    'many training CPU-s (over resumes); its card then says whether it had converged (default: no budget)')
     p.add_argument('--render', action='store_true', help='only rewrite every NAME.md from its NAME.json (no training)')
+    p.add_argument('--sweep-log', nargs='+', default=None, help="kind 'sweep': the converged sweep's JSONL logs to find the "
+                   f"run in (default {', '.join(str(x.relative_to(REPO)) for x in SWEEP_LOGS)})")
+    p.add_argument('--sweep-models', default=None, help="kind 'sweep': the folder of the sweep's final checkpoints "
+                   '(default: bench_ablations_converged.MODELS, $TRM_ABLATION_MODELS or ~/.cache/trm-course/ablation_models)')
     args = p.parse_args(argv)
     if args.render:
         from trm_course.zoo import render_card
@@ -318,7 +411,8 @@ def main(argv=None) -> int:
             print(f'{name}: {out / (name + ".json")} exists, skipped (--force retrains)', flush=True); continue
         spec, t = dict(SPECS[name], cpu_budget=args.cpu_budget), time.time()
         print(f'{name}: training ({spec["kind"]})', flush=True)
-        res = {'recipe': train_recipe, 'fixed': train_fixed, 'watch': train_watch, 'arc_watch': train_arc_watch}[spec['kind']](name, spec, runs)
+        if spec['kind'] == 'sweep': res = import_sweep(name, spec, runs, args.sweep_log, args.sweep_models)
+        else: res = {'recipe': train_recipe, 'fixed': train_fixed, 'watch': train_watch, 'arc_watch': train_arc_watch}[spec['kind']](name, spec, runs)
         write(name, spec, res, out, ['python', 'benchmarks/train_zoo.py', *(argv if argv is not None else sys.argv[1:])],
               time.time() - t)
     return 0
