@@ -52,7 +52,7 @@ setuptools.setup(
     package_dir={cfg['lib_path'] + '.data': 'data', cfg['lib_path'] + '.results': 'benchmarks/results'},
     # and the model zoo's trained models, `trm_course/models/` (`trm_course.zoo`, chapter 24): weights, held-out set, card
     package_data={cfg['lib_path'] + '.data': ['*.json', 'reference/*.pt', 'reference/README.md'],
-                  cfg['lib_path'] + '.results': ['*.json', '*.txt'],
+                  cfg['lib_path'] + '.results': ['*.json', '*.jsonl', '*.txt'],
                   cfg['lib_path']: ['models/*.pt', 'models/*.test.npz', 'models/*.json', 'models/*.md']},
     install_requires=requirements,
     extras_require={'dev': dev_requirements + docs_requirements, 'docs': nbdev_pins + docs_requirements},

@@ -18,7 +18,7 @@ split by index: 0-499 = validation (every choice: lr, step count; earlier course
 500-999 = test (reported, never used to choose). 'train' accuracy = 250 training examples drawn once (seed 0).
 
 Runs. One run = (row, seed, N, steps, lr): the `sudoku6_cpu` recipe with the row's changes (ROWS: every row of
-trm_course.ablations.ABLATIONS plus EXTRA_ROWS), --dtype (float32: this host has no native bf16) and --compile (both recorded), trained for
+trm_course.ablations.ABLATIONS plus its EXTRA_ROWS), --dtype (float32: this host has no native bf16) and --compile (both recorded), trained for
 exactly --steps steps (constant lr after warm-up; the same steps for every row: the paper's protocol). Every
 --eval-every steps the EMA weights (the raw ones for 'no EMA') are evaluated with all N_sup steps on the train subset,
 val (test only at the end, to save CPU): exact and token accuracy (the curve). Network calls per step (hrm.net_calls) are recorded, so an
@@ -30,9 +30,12 @@ re-tuned only if they diverge, which the report flags).
 Resumable: each finished run appends one JSON line (the record header: command, commit, torch, CPU, threads, load,
 and the fully resolved TrainConfig) to --log; a restart skips the runs already there, so a kill loses at most the
 current run. The TRM row's final trainer checkpoints go to --models (default ~/.cache/trm-course/ablation_models/).
+
+The rows, the data subsets, the log reader, the regime rule and the report live in trm_course.ablations (chapter 22
+builds them and shows the recorded log with them); this script only runs the sweep.
 """
 from __future__ import annotations
-import argparse, contextlib, json, math, os, statistics, sys, tempfile, time
+import argparse, contextlib, json, math, os, sys, tempfile, time
 from pathlib import Path
 
 os.environ.setdefault('TORCHINDUCTOR_COMPILE_THREADS', '1')   # compile in this process (one core)
@@ -44,31 +47,18 @@ import numpy as np
 
 from records import record_header, finish_header, config_record, load_average
 
-RECIPE = 'sudoku6_cpu'
-BASE_DATA = dict(size=6, n_train=1000, n_aug=20, n_test=1000, seed=0)
-VAL, TEST, TRAIN_SUBSET = slice(0, 500), slice(500, 1000), 250
-MODELS = Path(os.environ.get('TRM_ABLATION_MODELS', Path.home() / '.cache' / 'trm-course' / 'ablation_models'))
+from trm_course.ablations import (EXTRA_ROWS, SWEEP_DATA, SWEEP_TEST, SWEEP_VAL, choose_regime, lr_grid,  # noqa: F401
+                                  plateau_step, read_sweep, sweep_data, sweep_report, sweep_rows, format_sweep_curves)
 
-# Rows where a scaled-down row of Table 1 mixes two changes; same format as trm_course.ablations.ABLATIONS.
-EXTRA_ROWS = {
-    # T=1, n=1 removes the no-grad recursions AND shortens the gradient path; these two separate them
-    'recursion_T1n2': dict(name='w/ T=1, n=2', paper_row='(extra) equal grad depth', paper=None,
-                           train={'T': 1, 'n': 2}, switches={},
-                           why='same n+1=3 calls with gradient as TRM, no no-grad recursion'),
-    'recursion_T1n5': dict(name='w/ T=1, n=5', paper_row='(extra) equal depth', paper=None,
-                           train={'T': 1, 'n': 5}, switches={},
-                           why="TRM's effective depth T(n+1)=6 calls, every call with gradient"),
-    # HRM's gap mixes in attention: HRM with the token MLP separates the two
-    'hrm_mlp_t': dict(name='HRM w/ mlp_t', paper_row='(extra) HRM, token MLP', paper=None,
-                      train={'layers': 4, 'T': 2, 'n': 2}, switches={'separate_nets': True, 'one_step_grad': True,
-                                                                     'act_continue': True},
-                      why="HRM with TRM's token MLP instead of attention"),
-}
+RECIPE = 'sudoku6_cpu'
+BASE_DATA = SWEEP_DATA
+VAL, TEST, TRAIN_SUBSET = SWEEP_VAL, SWEEP_TEST, 250
+MODELS = Path(os.environ.get('TRM_ABLATION_MODELS', Path.home() / '.cache' / 'trm-course' / 'ablation_models'))
 
 
 def rows():
-    from trm_course.ablations import ABLATIONS
-    return {**ABLATIONS, **EXTRA_ROWS}
+    "Every row (trm_course.ablations.sweep_rows: the paper's Table 1, then EXTRA_ROWS, which separate confounds)."
+    return sweep_rows()
 
 # The rows a sweep runs unless --rows says otherwise. hrm_mlp_t is left out by default: it costs about 4 TRM runs
 # (two 4-layer token-MLP networks, with the extra pass), and HRM's attention confound is also separated by the rows
@@ -78,24 +68,7 @@ def default_rows():
 
 
 # ---------------------------------------------------------------------------------------------------- data
-def train_data(n_train: int) -> Path:
-    "The dataset folder with the first `n_train` puzzle groups of the base dataset's train split (same test split)."
-    from trm_course.sudoku import sudoku_data
-    from trm_course.dataset import read_split, split_from_arrays, write_dataset
-    base = sudoku_data(**BASE_DATA)
-    if n_train == BASE_DATA['n_train']: return base
-    if not 1 <= n_train < BASE_DATA['n_train']: raise ValueError(f'--n-train {n_train}: expected 1..{BASE_DATA["n_train"]}')
-    root = base.parent / f'{base.name}-first{n_train}'
-    if (root / 'test' / 'dataset.json').exists(): return root
-    tr, te = read_split(base, 'train', mmap=False), read_split(base, 'test', mmap=False)
-    groups = np.asarray(tr.group_indices)
-    puzzles = np.asarray(tr.puzzle_indices)
-    end = int(puzzles[groups[n_train]])                         # examples of the first n_train groups
-    sizes = np.diff(groups[:n_train + 1])
-    assert (sizes == 1 + BASE_DATA['n_aug']).all(), sizes
-    sub = split_from_arrays(np.asarray(tr.inputs)[:end], np.asarray(tr.labels)[:end], sizes, vocab_size=tr.vocab_size)
-    info = {'builder': 'benchmarks/bench_ablations_converged.py train_data', 'base': base.name, 'n_train': n_train}
-    return write_dataset(root, {'train': sub, 'test': te}, info=info, overwrite=True)
+train_data = sweep_data    # the first N puzzle groups of the base train split (trm_course.ablations)
 
 
 def eval_sets(root: Path) -> dict:
@@ -218,14 +191,7 @@ def run_one(row: str, seed: int, n_train: int, steps: int, lr: float, eval_every
 
 
 # ---------------------------------------------------------------------------------------------------- the log
-def read_log(path: Path) -> list[dict]:
-    "Finished runs of a log (a torn last line, from a kill during the write, is ignored)."
-    if not path.exists(): return []
-    out = []
-    for line in path.read_text().splitlines():
-        try: out.append(json.loads(line))
-        except json.JSONDecodeError: continue
-    return [r for r in out if r.get('kind') == 'run']
+read_log = read_sweep      # finished runs of a log; a torn last line is skipped (trm_course.ablations)
 
 
 def append(path: Path, rec: dict) -> None:
@@ -236,40 +202,9 @@ def append(path: Path, rec: dict) -> None:
 
 def best_lr(runs: list[dict], n_train: int, steps: int, grid, **same) -> float | None:
     "The grid lr whose TRM seed-0 run has the best final val exact (ties: val token); None until all are done."
-    got = {}
-    for r in runs:
-        if any(r.get(k) != v for k, v in same.items()): continue
-        if r['row'] == 'trm' and r['seed'] == 0 and r['n_train'] == n_train and r['steps'] == steps and r['lr'] in grid:
-            got[r['lr']] = (-1, -1) if r['diverged'] else (r['final']['val']['exact'], r['final']['val']['token'])
+    got = lr_grid(runs, n_train, steps, **same)
     if any(float(g) not in got for g in grid): return None
     return max(grid, key=lambda g: got[float(g)])
-
-
-def plateau_step(curve: list[dict], target: float = 0.9, tol: float = 0.01) -> int:
-    "The first evaluated step where val exact >= `target`, else where it is within `tol` of the curve's best."
-    for p in curve:
-        if p['val_exact'] >= target: return p['step']
-    best = max(p['val_exact'] for p in curve)
-    return next(p['step'] for p in curve if p['val_exact'] >= best - tol)
-
-
-def choose_regime(pilot: list[dict], min_val: float = 0.6, min_steps: int = 1000, max_steps: int = 2000,
-                  unit: int = 250) -> dict:
-    """The rule, declared before the pilot ran, that picks the sweep's regime from the pilot's TRM runs (val only):
-    N = the smallest training set whose best val exact is >= `min_val` (headroom and overfitting; else the largest
-    N); steps = `plateau_step` of that run (>= `min_steps`, a multiple of `unit`), capped at `max_steps` (the CPU
-    budget: 11 rows x 3 seeds at about 0.2-0.27 CPU-s per TRM step on this loaded 2-core host)."""
-    runs = sorted((r for r in pilot if r['row'] == 'trm'), key=lambda r: r['n_train'])
-    if not runs: raise SystemExit('--choose-from: the pilot log has no TRM run')
-    best = {r['n_train']: max(p['val_exact'] for p in r['curve']) for r in runs}
-    pick = next((r for r in runs if best[r['n_train']] >= min_val), runs[-1])
-    steps = min(max_steps, max(min_steps, -(-plateau_step(pick['curve']) // unit) * unit))
-    return {'n_train': pick['n_train'], 'steps': steps, 'pilot_best_val_exact': best,
-            'pilot_plateau_step': plateau_step(pick['curve']),
-            'rule': f'N: smallest pilot N with best val exact >= {min_val} (else the largest); steps: first step with '
-                    f'val exact >= 0.9, else within 1 point of its best, at least {min_steps}, rounded up to {unit}, '
-                    f'at most {max_steps} (budget)',
-            'pilot_cpu_s_per_step': round(pick['cpu_train_s'] / max(pick['step_reached'], 1), 4)}
 
 
 def sweep(a, runner=run_one) -> list[dict]:
@@ -313,56 +248,8 @@ def sweep(a, runner=run_one) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------------- the report
-def _ms(xs):
-    return (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0) if xs else (math.nan, math.nan)
-
-
-def report(runs: list[dict], grid_note: bool = True) -> str:
-    "The table per (N, steps): mean ± std over seeds of final train / val / test exact and test token, paper beside."
-    R = rows()
-    pm = lambda ms: f'{100 * ms[0]:5.1f} ± {100 * ms[1]:4.1f}'
-    out = []
-    for n, steps in sorted({(r['n_train'], r['steps']) for r in runs}):
-        rs = [r for r in runs if r['n_train'] == n and r['steps'] == steps]
-        lrs = sorted({r['lr'] for r in rs})
-        grid = {r['lr']: r['final']['val']['exact'] for r in rs if r['row'] == 'trm' and r['seed'] == 0}
-        used = max(({r['lr'] for r in rs if r['row'] != 'trm' or r['seed'] != 0} or set(lrs)), key=lambda l: sum(
-            1 for r in rs if r['lr'] == l))
-        commits = sorted({r['header']['commit'] for r in rs})
-        out.append(f"## 6x6 Sudoku, N={n} base puzzles x {1 + rs[0]['n_aug']} copies, {steps} steps per run, "
-                   f"lr {used:g} (TRM seed 0 val exact by lr: "
-                   + ', '.join(f'{l:g}: {100 * v:.1f}%' for l, v in sorted(grid.items())) + f"); commits {commits}")
-        out.append(f"{'row':<26} {'paper':>5} {'train exact':>13} {'val exact':>13} {'test exact':>13} "
-                   f"{'test token':>13} {'gap tr-te':>9} {'calls/step':>10} {'depth':>5} {'cpu s/run':>9} seeds")
-        for rid, r in R.items():
-            xs = [x for x in rs if x['row'] == rid and x['lr'] == used]
-            if not xs: continue
-            f = lambda s, k: _ms([x['final'][s][k] for x in xs])
-            gap = _ms([x['final']['train']['exact'] - x['final']['test']['exact'] for x in xs])
-            flag = ' DIVERGED' if any(x['diverged'] for x in xs) else ''
-            paper = f"{r['paper']:5.1f}" if r.get('paper') is not None else '    -'
-            out.append(f"{r['name']:<26} {paper} {pm(f('train', 'exact')):>13} {pm(f('val', 'exact')):>13} "
-                       f"{pm(f('test', 'exact')):>13} {pm(f('test', 'token')):>13} {100 * gap[0]:9.1f} "
-                       f"{xs[0]['net_calls']['forward']:10d} {xs[0]['net_calls']['depth']:5d} "
-                       f"{statistics.fmean(x['cpu_train_s'] for x in xs):9.0f} "
-                       f"{','.join(str(x['seed']) for x in sorted(xs, key=lambda x: x['seed']))}{flag}")
-        out.append('')
-    out.append('# exact/token: % of puzzles/cells right after all N_sup=4 steps, EMA weights (raw for no EMA); '
-               'mean ± sample std over seeds. val = test puzzles 0-499 (choices), test = 500-999 (reported). '
-               'paper = Table 1, arXiv 2510.04871 (Sudoku-Extreme, full scale). calls/step = tiny-network forward calls '
-               'per training supervision step (equal compute = steps x calls); depth = T(n+1)*layers.')
-    return '\n'.join(out)
-
-
-def curve_report(runs: list[dict]) -> str:
-    "Each run's curve, compactly: step:train/val exact (%); the final test exact."
-    out = []
-    for r in sorted(runs, key=lambda r: (r['n_train'], r['row'], r['lr'], r['seed'])):
-        pts = ' '.join(f"{p['step']}:{100 * p['train_exact']:.1f}/{100 * p['val_exact']:.1f}" for p in r['curve'])
-        out.append(f"{r['row']} N={r['n_train']} lr={r['lr']:g} seed {r['seed']} (train cpu {r['cpu_train_s']:.0f}s, "
-                   f"eval {r['cpu_eval_s']:.0f}s, epochs {r['epochs']}): {pts}; "
-                   f"final test {100 * r['final']['test']['exact']:.1f}")
-    return '\n'.join(out)
+report = sweep_report              # the tables per regime (trm_course.ablations, where chapter 22 builds them)
+curve_report = format_sweep_curves
 
 
 def parser() -> argparse.ArgumentParser:

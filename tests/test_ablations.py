@@ -90,3 +90,120 @@ def test_recorded_sweep_is_complete_and_matches_its_table():
     assert [d['row'] for d in summary] == list(ABLATIONS) and all(d['seeds'] == [0, 1, 2] for d in summary)
     assert all(r['at_steps']['step'] == meta['steps'] and r['at_cpu']['cpu_seconds'] >= meta['cpu_seconds'] for r in runs)
     assert format_ablations(summary) in recorded_result('ablations.txt').read_text()
+
+
+# ------------------------------------------------------------------ the converged sweep's record (issue 19)
+from trm_course.ablations import (EXTRA_ROWS, direction, direction_sentence, equal_compute, format_compute,  # noqa: E402
+                                  format_sweep, format_sweep_curves, lr_grid, plot_sweep, plot_sweep_curves, read_sweep,
+                                  summarise_sweep, sweep_regimes, sweep_report, sweep_rows)
+
+
+def _run(row, seed, test, train=1.0, val=None, lr=2e-3, steps=4, n=100):
+    "A synthetic record of one run: exact accuracies as given (token = (1 + exact) / 2), a 2-point curve."
+    res = lambda e: {'exact': e, 'token': (1 + e) / 2, 'count': 10}
+    val = test if val is None else val
+    return {'kind': 'run', 'row': row, 'seed': seed, 'n_train': n, 'n_aug': 20, 'steps': steps, 'lr': lr,
+            'diverged': False, 'net_calls': ablation_net_calls(row), 'epochs': 3, 'cpu_train_s': 1.0, 'cpu_eval_s': 0.5,
+            'header': {'commit': 'abc1234'}, 'final': {'train': res(train), 'val': res(val), 'test': res(test)},
+            'curve': [{'step': s, 'train_exact': train * s / steps, 'val_exact': val * s / steps} for s in (2, steps)]}
+
+
+def _log():
+    runs = [_run('trm', 0, 0.5, lr=1e-3), _run('trm', 0, 0.8, val=0.7, lr=4e-3)]      # the lr grid: 2e-3 wins on val
+    for s, (t, a, e) in enumerate([(0.90, 0.80, 0.95), (0.92, 0.85, 0.91), (0.88, 0.70, 0.89)]):
+        runs += [_run('trm', s, t), _run('attention', s, a), _run('no_ema', s, e)]
+    runs += [_run('separate', 0, 0.2, train=0.99), _run('separate', 1, 0.3, train=0.99), _run('recursion_T1n2', 0, 0.9)]
+    return runs
+
+
+def test_extra_rows_resolve_and_change_what_they_say():
+    assert list(sweep_rows()) == list(ABLATIONS) + list(EXTRA_ROWS)
+    assert ablation_id('recursion_T1n2') == ablation_id('w/ T=1, n=2') == 'recursion_T1n2'
+    assert ablation_config('recursion_T1n5', data='-')[0].model.n == 5
+    assert ablation_net_calls('recursion_T1n2')['grad_layers'] == ablation_net_calls('trm')['grad_layers']
+
+
+def test_read_sweep_skips_torn_lines_and_errors(tmp_path):
+    p = tmp_path / 'log.jsonl'
+    assert read_sweep(p) == []                                               # not there yet: nothing finished
+    p.write_text(json.dumps({'kind': 'run', 'row': 'trm'}) + '\n' + json.dumps({'kind': 'error', 'row': 'x'}) + '\n'
+                 + '{"kind": "run", "ro')
+    assert read_sweep(p) == [{'kind': 'run', 'row': 'trm'}]
+
+
+def test_regime_and_lr_chosen_on_val():
+    runs = _log()
+    assert lr_grid(runs, 100, 4) == {1e-3: (0.5, 0.75), 2e-3: (0.9, 0.95), 4e-3: (0.7, 0.85)}
+    (g,) = sweep_regimes(runs)
+    assert (g['n_train'], g['steps'], g['lr']) == (100, 4, 2e-3) and g['runs'] == 12   # not 4e-3: better test, worse val
+
+
+def test_summarise_sweep_means_gaps_and_paired_differences():
+    s = {d['row']: d for d in summarise_sweep(_log())}
+    assert list(s) == ['trm', 'separate', 'no_ema', 'attention', 'recursion_T1n2']       # sweep_rows() order
+    assert s['trm']['seeds'] == [0, 1, 2] and math.isclose(s['trm']['test_exact'][0], 0.9)
+    assert math.isclose(s['trm']['test_exact'][1], 0.02) and math.isclose(s['trm']['gap'][0], 0.1)
+    a = s['attention']
+    assert [round(x, 6) for x in a['diff'].values()] == [-0.1, -0.07, -0.18]
+    assert math.isclose(a['diff_ms'][0], -0.35 / 3) and math.isclose(a['test_token'][0], (1 + 2.35 / 3) / 2)
+    assert math.isclose(s['separate']['gap_diff'][0], (0.69 + 0.61) / 2)          # (0.99 - 0.2) - 0.1, (0.99 - 0.3) - 0.08
+    assert s['trm']['calls'] == 6 and s['trm']['layer_calls'] == 12 and s['trm']['epochs'] == 3
+    with pytest.raises(ValueError, match='no runs'): summarise_sweep(_log(), n_train=300)
+
+
+def test_equal_compute_reads_each_row_at_trms_budget():
+    s = {d['row']: d for d in summarise_sweep(_log())}
+    assert s['trm']['ec_budget'] == 4 * 12 and s['trm']['ec_step'] == 4 and s['trm']['ec_bound'] == ''
+    t = {d['row']: d for d in equal_compute(list(s.values()), budget=2 * 12)}           # half TRM's layer calls
+    assert t['trm']['ec_step'] == 2 and math.isclose(t['trm']['ec_val_exact'][0], 0.45)
+    hrm = next(d for d in summarise_sweep(_log() + [_run('hrm', 0, 0.3)]) if d['row'] == 'hrm')   # 48 calls a step
+    assert hrm['ec_step'] == 0 and math.isnan(hrm['ec_val_exact'][0])
+    t1 = next(d for d in summarise_sweep(_log()) if d['row'] == 'recursion_T1n2')       # 6 a step: ran out first
+    assert t1['ec_bound'] == '>=' and t1['ec_step'] == 4
+
+
+def test_direction_needs_three_seeds_of_the_papers_sign():
+    s = {d['row']: d for d in summarise_sweep(_log())}
+    assert direction(s['attention'])['verdict'] == 'reproduces' and direction(s['attention'])['paper_diff'] == -12.7
+    assert direction(s['no_ema'])['verdict'] == 'does not reproduce (the sign differs between seeds)'
+    assert direction(s['separate'])['verdict'] == 'not yet measured (2 of 3 seeds)'
+    assert direction(s['recursion_T1n2'])['verdict'] is None and direction(s['trm'])['verdict'] is None
+    up = summarise_sweep([r | {'final': {**r['final'], 'test': {'exact': 0.99, 'token': 1}}} if r['row'] == 'attention' else r
+                          for r in _log()])
+    assert direction(next(d for d in up if d['row'] == 'attention'))['verdict'].endswith('(the opposite on every seed)')
+    line = direction_sentence(direction(s['attention']))
+    assert line.startswith('w/ self-attention: paper -12.7 points; here (w/ self-attention) -11.7 ± 5.7 points over 3 seeds')
+    assert 'reproduces' in line and '(not in the paper)' in direction_sentence(direction(s['recursion_T1n2']))
+
+
+def test_sweep_tables_and_figures(tmp_path):
+    runs = _log()
+    summary = summarise_sweep(runs)
+    text = format_sweep(summary)
+    assert len(text.splitlines()) == 1 + len(summary) and ' 90.0 ±  2.0' in text and '-11.7 ±  5.7' in text
+    assert '99.0 ±  0.0' in text.splitlines()[2] and '0,1' in text.splitlines()[2]
+    assert 'layer calls/run' in format_compute(summary) and '>=' in format_compute(summary)
+    rep = sweep_report(runs)
+    assert rep.startswith('## 6x6 Sudoku, N=100 base puzzles x 21 copies, 4 steps (3 epochs), lr 0.002')
+    assert text in rep and '0.001: 50.0%, 0.002: 90.0%, 0.004: 70.0%' in rep
+    assert len(format_sweep_curves(runs).splitlines()) == len(runs)
+    plot_sweep(summary, tmp_path / 'a.png', title='t'); plot_sweep_curves(summary, tmp_path / 'b.png')
+    assert (tmp_path / 'a.png').stat().st_size > 1000 and (tmp_path / 'b.png').stat().st_size > 1000
+
+
+def _chapter_output(cell_id):
+    from pathlib import Path
+    nb = json.loads((Path(__file__).resolve().parents[1] / 'nbs' / '22_ablations.ipynb').read_text())
+    (cell,) = [c for c in nb['cells'] if c.get('id') == cell_id]
+    return ''.join(''.join(o.get('text', '')) for o in cell.get('outputs', []))
+
+
+def test_chapter_shows_the_recorded_sweep():
+    "Chapter 22's table and verdicts are what the record gives today (re-execute the chapter when the record grows)."
+    runs = read_sweep()
+    shown = _chapter_output('a1b2000e')
+    assert sweep_report(runs) in shown, ('chapter 22 does not show the table of benchmarks/results/'
+                                         'ablations_converged.jsonl: re-run `tools/nbtool.py run nbs/22_ablations.ipynb`')
+    verdicts = _chapter_output('a1b20019')
+    for d in summarise_sweep(runs):
+        if d['row'] != 'trm': assert direction_sentence(direction(d)) in verdicts, d['row']
