@@ -43,12 +43,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 
-import numpy as np
 
 from records import record_header, finish_header, config_record, load_average
 
 from trm_course.ablations import (EXTRA_ROWS, SWEEP_DATA, SWEEP_TEST, SWEEP_VAL, choose_regime, lr_grid,  # noqa: F401
-                                  plateau_step, read_sweep, sweep_data, sweep_report, sweep_rows, format_sweep_curves)
+                                  plateau_step, read_sweep, sweep_data, sweep_eval_sets, sweep_report, sweep_rows,
+                                  format_sweep_curves)
 
 RECIPE = 'sudoku6_cpu'
 BASE_DATA = SWEEP_DATA
@@ -73,12 +73,7 @@ train_data = sweep_data    # the first N puzzle groups of the base train split (
 
 def eval_sets(root: Path) -> dict:
     "{'train': (x, y), 'val': ..., 'test': ...} as int32 arrays (the split of the module's docstring)."
-    from trm_course.dataset import read_split
-    tr, te = read_split(root, 'train', mmap=False), read_split(root, 'test', mmap=False)
-    idx = np.sort(np.random.default_rng(0).choice(len(tr.inputs), TRAIN_SUBSET, replace=False))
-    x, y = np.asarray(te.inputs, np.int32), np.asarray(te.labels, np.int32)
-    return {'train': (np.asarray(tr.inputs, np.int32)[idx], np.asarray(tr.labels, np.int32)[idx]),
-            'val': (x[VAL], y[VAL]), 'test': (x[TEST], y[TEST])}
+    return sweep_eval_sets(root, VAL, TEST, TRAIN_SUBSET)
 
 
 # ---------------------------------------------------------------------------------------------------- one run

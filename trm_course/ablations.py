@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'EXTRA_ROWS', 'SWEEP_DATA', 'SWEEP_VAL', 'SWEEP_TEST', 'sweep_rows', 'ablation_id', 'ablation_data',
-           'ablation_config', 'ablation_net_calls', 'sweep_data', 'run_ablation', 'read_sweep', 'lr_grid',
-           'sweep_regimes', 'plateau_step', 'choose_regime', 'summarise_sweep', 'equal_compute', 'format_sweep',
-           'format_compute', 'format_sweep_curves', 'sweep_report', 'plot_sweep', 'plot_sweep_curves', 'direction',
-           'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations', 'save_ablations',
-           'load_ablations']
+           'ablation_config', 'ablation_net_calls', 'sweep_data', 'sweep_eval_sets', 'run_ablation', 'read_sweep',
+           'lr_grid', 'sweep_regimes', 'plateau_step', 'choose_regime', 'summarise_sweep', 'equal_compute',
+           'format_sweep', 'format_compute', 'format_sweep_curves', 'sweep_report', 'plot_sweep', 'plot_sweep_curves',
+           'direction', 'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations',
+           'save_ablations', 'load_ablations']
 
 # %% ../nbs/22_ablations.ipynb #eb020195
 import dataclasses, json, math, statistics, tempfile, time
@@ -114,6 +114,15 @@ def sweep_data(n_train: int) -> Path:
     sub = split_from_arrays(np.asarray(tr.inputs)[:end], np.asarray(tr.labels)[:end], sizes, vocab_size=tr.vocab_size)
     info = {'builder': 'trm_course.ablations.sweep_data', 'base': base.name, 'n_train': n_train}
     return write_dataset(root, {'train': sub, 'test': te}, info=info, overwrite=True)
+
+def sweep_eval_sets(root, val: slice = SWEEP_VAL, test: slice = SWEEP_TEST, train_subset: int = 250) -> dict:
+    "{'train': (x, y), 'val': ..., 'test': ...} int32 arrays: `train_subset` training examples drawn once (seed 0), the halves."
+    from trm_course.dataset import read_split
+    tr, te = read_split(root, 'train', mmap=False), read_split(root, 'test', mmap=False)
+    idx = np.sort(np.random.default_rng(0).choice(len(tr.inputs), train_subset, replace=False))
+    x, y = np.asarray(te.inputs, np.int32), np.asarray(te.labels, np.int32)
+    return {'train': (np.asarray(tr.inputs, np.int32)[idx], np.asarray(tr.labels, np.int32)[idx]),
+            'val': (x[val], y[val]), 'test': (x[test], y[test])}
 
 # %% ../nbs/22_ablations.ipynb #f8bc6b50
 def _evaluate(tr, n: int) -> dict:
