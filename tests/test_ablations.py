@@ -136,6 +136,8 @@ def test_regime_and_lr_chosen_on_val():
     assert lr_grid(runs, 100, 4) == {1e-3: (0.5, 0.75), 2e-3: (0.9, 0.95), 4e-3: (0.7, 0.85)}
     (g,) = sweep_regimes(runs)
     assert (g['n_train'], g['steps'], g['lr']) == (100, 4, 2e-3) and g['runs'] == 12   # not 4e-3: better test, worse val
+    again = runs + [_run('trm', 0, 0.1)]                                    # a run logged twice: the first one counts
+    assert lr_grid(again, 100, 4)[2e-3] == (0.9, 0.95) and summarise_sweep(again)[0]['by_seed'][0]['test'] == 0.9
 
 
 def test_summarise_sweep_means_gaps_and_paired_differences():

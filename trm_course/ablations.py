@@ -183,10 +183,14 @@ def read_sweep(path=None) -> list[dict]:
     return [r for r in out if isinstance(r, dict) and r.get('kind') == 'run']
 
 def lr_grid(runs: list[dict], n_train: int, steps: int, **same) -> dict:
-    "{lr: (final val exact, val token)} of the TRM seed-0 runs at (n_train, steps) (and `same` fields); diverged: (-1, -1)."
-    return {r['lr']: (-1, -1) if r['diverged'] else (r['final']['val']['exact'], r['final']['val']['token'])
-            for r in runs if r['row'] == 'trm' and r['seed'] == 0 and r['n_train'] == n_train and r['steps'] == steps
-            and all(r.get(k) == v for k, v in same.items())}
+    """{lr: (final val exact, val token)} of the TRM seed-0 runs at (n_train, steps) (and `same` fields), the first run
+    logged for each lr (as summarise_sweep reads it); a diverged run: (-1, -1)."""
+    out = {}
+    for r in runs:
+        if r['row'] == 'trm' and r['seed'] == 0 and r['n_train'] == n_train and r['steps'] == steps \
+                and all(r.get(k) == v for k, v in same.items()):
+            out.setdefault(r['lr'], (-1, -1) if r['diverged'] else (r['final']['val']['exact'], r['final']['val']['token']))
+    return out
 
 def sweep_regimes(runs: list[dict]) -> list[dict]:
     """Each (training-set size, steps) of a log with its lr: the grid value with the best val exact (ties: val token),
