@@ -321,7 +321,7 @@ def format_compute(summary: list[dict]) -> str:
         n = len(d['seeds'])
         lines.append(f"{d['name']:<22} {d['calls']:10d} {d['layer_calls']:11d} {d['depth']:5d} "
                      f"{d['steps'] * d['layer_calls']:15,d} {_pm(d['val_exact'], n):>22} "
-                     f"{d['ec_bound'] + _pm(d['ec_val_exact'], n).strip():>24} {d['ec_step']:7d} {d['cpu_train_s'][0]:9.0f}")
+                     f"{d['ec_bound'] + _pm(d['ec_val_exact'], n).strip():>24} {d['ec_step'] or '-':>7} {d['cpu_train_s'][0]:9.0f}")
     return '\n'.join(lines)
 
 def format_sweep_curves(runs: list[dict]) -> str:
