@@ -66,11 +66,12 @@ def test_wheel_ships_runtime_data(wheel):
     shipped = sorted(p.name for p in (ROOT / 'data').glob('*.json'))
     missing = [n for n in shipped if f'trm_course/data/{n}' not in names]
     assert not missing, f'runtime data files not in the wheel: {missing}'
-    # chapters 11/12 and the parity tests read the authors' recorded outputs, and chapters 17/18/20 show recorded
-    # benchmark results: both ship, so the chapters run from `pip install trm-course` and on Colab
+    # chapters 11/12 and the parity tests read the authors' recorded outputs, and chapters 17/18/20/22 show recorded
+    # benchmark results (22 reads the .jsonl logs of its sweep): both ship, so the chapters run from `pip install
+    # trm-course` and on Colab
     refs = sorted(p.name for p in (ROOT / 'data' / 'reference').glob('*.pt'))
     assert refs and all(f'trm_course/data/reference/{n}' in names for n in refs), 'reference outputs not in the wheel'
-    results = sorted(p.name for p in (ROOT / 'benchmarks' / 'results').glob('*') if p.suffix in ('.json', '.txt'))
+    results = sorted(p.name for p in (ROOT / 'benchmarks' / 'results').glob('*') if p.suffix in ('.json', '.jsonl', '.txt'))
     assert results and all(f'trm_course/results/{n}' in names for n in results), 'recorded results not in the wheel'
     assert not [n for n in names if n.startswith('trm_course/data/') and n.count('/') > 3], 'nothing from data/ subfolders'
     assert not [n for n in names if '/cache/' in n or '/built/' in n], 'no caches or built datasets'
