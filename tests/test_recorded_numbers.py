@@ -55,3 +55,32 @@ def test_the_check_can_fail():
     label = next(iter(bench.README_TASKS.values()))
     doctored = rows[0].replace('%', '1%', 1)
     assert _shown(doctored, [label])[label] != _norm(rows[0])
+
+
+def _nbtool():
+    spec = importlib.util.spec_from_file_location('nbtool', ROOT / 'tools' / 'nbtool.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize('source', ['README.md', 'nbs/index.ipynb'])
+def test_generated_tables_are_the_recorded_ones(source):
+    "Every `<!-- table: NAME -->` block (e.g. the converged ablation table) is what the record gives today."
+    nbtool = _nbtool()
+    text = (ROOT / source).read_text()
+    if source.endswith('.ipynb'):
+        text = '\n'.join(''.join(c['source']) for c in json.loads(text)['cells'] if c['cell_type'] == 'markdown')
+    shown, want = nbtool.table_blocks(text), nbtool.generated_tables()
+    assert set(shown) == set(want), f'{source}: generated tables {sorted(shown)}, expected {sorted(want)}'
+    for name in want:
+        assert shown[name] == want[name], (f'{source}: the table {name!r} is not what the record gives today; run '
+                                           '`python tools/nbtool.py tables` and `python tools/nbtool.py readme`:\n'
+                                           + '\n'.join(shown[name]) + '\n---\n' + '\n'.join(want[name]))
+
+
+def test_a_doctored_generated_table_fails():
+    nbtool = _nbtool()
+    want = nbtool.generated_tables()['ablations']
+    doctored = '<!-- table: ablations -->\n' + '\n'.join(want).replace('|', '| 1', 1) + '\n<!-- /table -->'
+    assert nbtool.table_blocks(doctored)['ablations'] != want

@@ -8,6 +8,7 @@
     python tools/nbtool.py sync                              # install/export cells from the templates below
     python tools/nbtool.py readme                            # nbs/index.ipynb -> README.md
     python tools/nbtool.py stats [train ...]                 # exported-cell sizes, chapter cells, module sizes
+    python tools/nbtool.py tables                            # rewrite the index's generated tables from benchmarks/results
 
 Chapters save pictures with `trm_course.core.save_figure`, into `$TRM_FIGURES` (default `figures/`). `run` points
 that at a throw-away folder; only `figures` points it at the committed `images/` folder, so committed pictures
@@ -211,8 +212,39 @@ def stats(modules=('train',)) -> str:
     return '\n'.join(out)
 
 
+# Tables of nbs/index.ipynb (and so README.md) written from a results file, between `<!-- table: NAME -->` and
+# `<!-- /table -->` lines; tests/test_recorded_numbers.py checks that each block is what the record gives today.
+def generated_tables() -> dict:
+    "{name: the Markdown lines of that table}, each made from benchmarks/results by the library's own functions."
+    sys.path.insert(0, str(ROOT))
+    from trm_course.ablations import read_sweep, summarise_sweep, sweep_markdown
+    return {'ablations': sweep_markdown(summarise_sweep(read_sweep(ROOT / 'benchmarks' / 'results' / 'ablations_converged.jsonl')))}
+
+
+TABLE_BLOCK = re.compile(r'(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)', re.S)
+
+
+def table_blocks(text: str) -> dict:
+    "{name: the lines between its markers} of a Markdown text."
+    return {m.group(2): m.group(3).rstrip('\n').split('\n') for m in TABLE_BLOCK.finditer(text)}
+
+
+def write_tables(index: Path = ROOT / 'nbs' / 'index.ipynb') -> list[str]:
+    "Rewrite every generated table block of the index notebook; returns the names rewritten."
+    nb, tables, done = nbformat.read(index, as_version=4), generated_tables(), []
+    for c in nb.cells:
+        if c.cell_type != 'markdown': continue
+        def sub(m):
+            if m.group(2) not in tables: raise SystemExit(f'{index}: unknown generated table {m.group(2)!r}; known: {", ".join(tables)}')
+            done.append(m.group(2))
+            return m.group(1) + '\n'.join(tables[m.group(2)]) + '\n' + m.group(4)
+        c.source = TABLE_BLOCK.sub(sub, c.source)
+    nbformat.write(nb, index)
+    return done
+
+
 def main(argv):
-    if not argv or argv[0] not in ('new', 'run', 'figures', 'check', 'sync', 'readme', 'stats'):
+    if not argv or argv[0] not in ('new', 'run', 'figures', 'check', 'sync', 'readme', 'stats', 'tables'):
         print(__doc__); return 2
     cmd, args = argv[0], argv[1:]
     if cmd == 'new':
@@ -233,6 +265,9 @@ def main(argv):
         print('wrote README.md')
     elif cmd == 'stats':
         print(stats(args or ('train',)))
+    elif cmd == 'tables':
+        print('rewrote the generated tables of nbs/index.ipynb:', ', '.join(write_tables()) or 'none found',
+              '(then run `python tools/nbtool.py readme`)')
     elif cmd == 'check':
         paths = [Path(a) for a in args] or sorted((ROOT / 'nbs').glob('*.ipynb'))
         probs = [p for path in paths for p in check(path)]

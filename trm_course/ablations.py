@@ -6,9 +6,9 @@
 __all__ = ['ABLATIONS', 'EXTRA_ROWS', 'SWEEP_DATA', 'SWEEP_VAL', 'SWEEP_TEST', 'sweep_rows', 'ablation_id', 'ablation_data',
            'ablation_config', 'ablation_net_calls', 'sweep_data', 'sweep_eval_sets', 'run_ablation', 'read_sweep',
            'lr_grid', 'sweep_regimes', 'plateau_step', 'choose_regime', 'summarise_sweep', 'equal_compute',
-           'format_sweep', 'format_compute', 'format_sweep_curves', 'sweep_report', 'plot_sweep', 'plot_sweep_curves',
-           'direction', 'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations',
-           'save_ablations', 'load_ablations']
+           'format_sweep', 'format_compute', 'format_sweep_curves', 'sweep_report', 'sweep_markdown', 'plot_sweep',
+           'plot_sweep_curves', 'direction', 'direction_sentence', 'summarise', 'format_ablations', 'ablation_title',
+           'plot_ablations', 'save_ablations', 'load_ablations']
 
 # %% ../nbs/22_ablations.ipynb #eb020195
 import dataclasses, json, math, statistics, tempfile, time
@@ -348,6 +348,23 @@ def sweep_report(runs: list[dict]) -> str:
                'arXiv 2510.04871 (Sudoku-Extreme, full scale). test - TRM: paired by seed. calls/step: forward calls of '
                'the tiny network(s) per training supervision step; equal compute = steps x calls x layers.')
     return '\n'.join(out)
+
+# %% ../nbs/22_ablations.ipynb #452f4c69
+def sweep_markdown(summary: list[dict]) -> list[str]:
+    """`format_sweep`'s table as Markdown rows (the README's): per row, the paper's number, train / val / test exact
+    (mean ± std over seeds, %), the gap train - test, the paired difference to TRM in test exact, and the seeds."""
+    out = ['| row (ours, 6×6 Sudoku) | paper (Sudoku-Extreme) | train exact | val exact | test exact | gap train − test '
+           '| test − TRM | seeds |', '|---|---|---|---|---|---|---|---|']
+    for d in summary:
+        n = len(d['seeds'])
+        pm = lambda k, d=d: f'{100 * d[k][0]:.1f}' + (f' ± {100 * d[k][1]:.1f}' if n > 1 else '')
+        diff = (f"{100 * d['diff_ms'][0]:+.1f}" + (f" ± {100 * d['diff_ms'][1]:.1f}" if len(d['diff']) > 1 else '')
+                if d['row'] != 'trm' and d['diff'] else '–')
+        paper = f"{d['paper']:.1f}" if d['paper'] is not None else '–'
+        out.append(f"| {d['name']} | {paper} | {pm('train_exact')} | {pm('val_exact')} | {pm('test_exact')} | "
+                   f"{pm('gap')} | {diff} | {', '.join(map(str, d['seeds']))} |")
+    return out
+
 
 # %% ../nbs/22_ablations.ipynb #a1b20011
 def plot_sweep(summary: list[dict], path=None, title: str | None = None):
