@@ -78,11 +78,12 @@ def eval_sets(root: Path) -> dict:
 
 # ---------------------------------------------------------------------------------------------------- one run
 def run_config(row: str, seed: int, lr: float, steps: int, data: Path, out_dir: str, dtype: str = 'float32',
-               compile: bool = False):
-    "(TrainConfig, build, overrides): recipe sudoku6_cpu + the row's changes + this sweep's settings."
+               compile: bool = False, spec: dict | None = None):
+    """(TrainConfig, build, overrides): recipe sudoku6_cpu + the row's changes + this sweep's settings. `spec`: the row's
+    definition ({'train': ..., 'switches': ...}, as in rows()) when it is not one of rows() (bench_less_is_more.py)."""
     from trm_course.recipes import get_recipe
     from trm_course.hrm import variant_builder
-    r = rows()[row]
+    r = rows()[row] if spec is None else spec
     overrides = {'data': str(data), 'out_dir': out_dir, 'seed': seed, 'lr': lr, 'max_steps': steps,
                  'dtype': dtype, 'compile': compile, 'eval_batch_size': 250, 'progress': False}
     overrides |= {(f'model.{k}' if k in ('T', 'n', 'layers', 'mlp_t', 'pos_encodings') else k): v for k, v in r['train'].items()}
@@ -122,21 +123,23 @@ def run_key(row, seed, n_train, steps, lr, eval_every, dtype='float32', compile=
 
 
 def run_one(row: str, seed: int, n_train: int, steps: int, lr: float, eval_every: int, header: dict,
-            models: Path | None = MODELS, verbose: bool = True, dtype: str = 'float32', compile: bool = False) -> dict:
-    "Train one run from scratch and return its record (the header, the config, the curve, the final numbers)."
+            models: Path | None = MODELS, verbose: bool = True, dtype: str = 'float32', compile: bool = False,
+            spec: dict | None = None) -> dict:
+    "Train one run from scratch and return its record (the header, the config, the curve, the final numbers); `spec`: run_config's."
     from trm_course.hrm import net_calls
+    spec = rows()[row] if spec is None else spec
     from trm_course.train import Trainer
     data = train_data(n_train)
     sets = eval_sets(data)
     tmp = tempfile.mkdtemp(prefix='trm-ablation-conv-')
-    cfg, build, overrides = run_config(row, seed, lr, steps, data, tmp, dtype, compile)
+    cfg, build, overrides = run_config(row, seed, lr, steps, data, tmp, dtype, compile, spec)
     t0, load0 = time.time(), load_average()
     tr = Trainer(cfg, verbose=False, build=build)
     net_H = getattr(tr.model.model, 'net_H', None)
     if cfg.compile and net_H is not None: net_H.compile()      # the trainer compiles `net` only
     rec = {'kind': 'run', 'key': run_key(row, seed, n_train, steps, lr, eval_every, dtype, compile), 'row': row, 'seed': seed,
            'n_train': n_train, 'n_aug': BASE_DATA['n_aug'], 'steps': steps, 'lr': lr, 'eval_every': eval_every,
-           'dtype': dtype, 'compile': compile, 'switches': rows()[row]['switches'], 'config': config_record(cfg, RECIPE, overrides),
+           'dtype': dtype, 'compile': compile, 'switches': spec['switches'], 'config': config_record(cfg, RECIPE, overrides),
            'net_calls': net_calls(tr.model.model.cfg), 'params': sum(p.numel() for p in tr.model.parameters()),
            'header': header | {'load_run_start': load0}}
     curve, cpu_train, cpu_eval, diverged = [], 0.0, 0.0, False
