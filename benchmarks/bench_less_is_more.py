@@ -61,7 +61,7 @@ at N=100, 1,750 steps: train 99.6%, val 91.6%). 3 seeds (0, 1, 2).
 Budget (issue 19 item 5; this experiment's share is about 3 CPU-hours of one core). `--estimate` times 8 training
 steps (after 2 warm-up steps) of each architecture and one evaluation (250 train + 500 val; 500 test), and adds up
 the plan: steps x CPU s/step + one train+val evaluation per 250 steps + the test. Measured twice (06:11-06:15 and
-06:17-06:21 UTC) on this host (2 cores shared with the converged sweep and other jobs, load average 4-6; 1 thread, nice -n 10,
+06:15-06:18 UTC) on this host (2 cores shared with the converged sweep and other jobs, load average 4-6; 1 thread, nice -n 10,
 float32 eager; the same architecture's s/step differed by up to 8% between the two). First, the design with all four
 architectures, N=100 at 2,000 and N=300 at 2,250 steps (24 runs):
     architecture                   params  CPU s/step  eval s  test s   run N=100  run N=300
@@ -73,7 +73,7 @@ architectures, N=100 at 2,000 and N=300 at 2,250 steps (24 runs):
 Cut: the 8-layer network (the issue's order; the latent-design comparison, its first cut, is not in this script),
 then, instead of the next item (a training-set size: two is the fewest the issue allows), the 250 steps past the
 plateaus. The plan (the defaults: 3 architectures x N = 100 (1,750 steps), 300 (2,000 steps) x 3 seeds = 18 runs),
-`--estimate` at 06:17-06:21:
+`--estimate` at 06:15-06:18:
     2 layers, T=2, n=2 (TRM)      155,138       0.216    16.7    11.9       508 s      579 s
     4 layers, T=1, n=2            308,738       0.295    10.8     7.4       599 s      684 s
     2 layers wide (d=80, MLP 512) 302,978       0.291    15.9    11.2       632 s      721 s
