@@ -217,8 +217,12 @@ def stats(modules=('train',)) -> str:
 def generated_tables() -> dict:
     "{name: the Markdown lines of that table}, each made from benchmarks/results by the library's own functions."
     sys.path.insert(0, str(ROOT))
+    import json
     from trm_course.ablations import read_sweep, summarise_sweep, sweep_markdown
-    return {'ablations': sweep_markdown(summarise_sweep(read_sweep(ROOT / 'benchmarks' / 'results' / 'ablations_converged.jsonl')))}
+    from trm_course.test_time import converged_markdown, converged_summary
+    results = ROOT / 'benchmarks' / 'results'
+    return {'ablations': sweep_markdown(summarise_sweep(read_sweep(results / 'ablations_converged.jsonl'))),
+            'test_time': converged_markdown(converged_summary(json.loads((results / 'test_time_converged.json').read_text())['runs']))}
 
 
 TABLE_BLOCK = re.compile(r'(<!-- table: (\w+) -->\n)(.*?)(<!-- /table -->)', re.S)
