@@ -175,7 +175,7 @@ def net_calls(cfg: TRMConfig, training: bool = True) -> dict:
     """Compute of one supervision step, counted in calls of the tiny network(s): 'forward' calls (T(n+1), twice that
     with act_continue in training: the extra pass), 'layers' = forward layer applications, 'grad_layers' = layer
     applications the backward pass goes through (n+1 calls, 2 with the 1-step gradient), 'depth' = T(n+1)·layers."""
-    act = getattr(cfg, 'act_continue', False) and training and cfg.N_sup > 1
+    act = getattr(cfg, 'act_continue', False) and training and cfg.supervision_steps() > 1
     calls = cfg.T * (cfg.n + 1) * (2 if act else 1)
     grad_calls = 2 if getattr(cfg, 'one_step_grad', False) else cfg.n + 1
     return {'forward': calls, 'layers': calls * cfg.layers, 'grad_layers': grad_calls * cfg.layers,

@@ -232,7 +232,7 @@ def noise_sweep(model, batch: dict, sigmas=(0.1, 0.2, 0.4), Ks=(1, 2, 4, 8, 16),
             traj = noisy_trajectories(model, batch, max(Ks), sigma, seed, where, rows=rows)
             cpu = time.process_time() - t
             for r in summarise(traj, batch['labels'], Ks):
-                recs.append({'sigma': sigma, 'seed': seed, **r, 'passes': r['K'] * model.cfg.N_sup, 'cpu_seconds': round(cpu, 2)})
+                recs.append({'sigma': sigma, 'seed': seed, **r, 'passes': r['K'] * model.cfg.supervision_steps(), 'cpu_seconds': round(cpu, 2)})
             if verbose:
                 print(f'sigma {sigma:<4g} seed {seed}  K={max(Ks)}: ' + '  '.join(f'{m} {recs[-1][m]:.1%}' for m in METHODS)
                       + f'  ({cpu:.0f} CPU s)', flush=True)

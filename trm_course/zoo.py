@@ -128,7 +128,7 @@ def evaluate(name: str, device=None, n: int | None = None, batch_size: int = 256
     exact, token = torch.cat(exact), torch.cat(token)
     rec = model.zoo_card['held_out']
     return {'model': name, 'exact': exact.mean().item(), 'token': token.mean().item(), 'count': len(exact),
-            'N_sup': model.cfg.N_sup, 'recorded_exact': rec['exact'], 'recorded_token': rec['token'], 'recorded_count': rec['count']}
+            'N_sup': model.cfg.supervision_steps(), 'recorded_exact': rec['exact'], 'recorded_token': rec['token'], 'recorded_count': rec['count']}
 
 # %% ../nbs/24_zoo.ipynb #2b7d098c
 def _pct(x) -> str: return f'{100 * x:.1f}%'
