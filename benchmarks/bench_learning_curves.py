@@ -100,8 +100,9 @@ def readme_rows(curves: dict, clock: str = 'cpu') -> list[str]:
         if not runs_: continue
         cells = []
         for i, m in enumerate(README_MINUTES):
-            xs = sorted(curve_table(r, README_MINUTES, clock)[i]['exact'] for r in runs_)
+            xs = [curve_table(r, README_MINUTES, clock)[i]['exact'] for r in runs_]
             if any(x is None for x in xs): cells.append(''); continue
+            xs.sort()
             med = statistics.median(xs)
             cells.append(_pct(med) if len(xs) == 1 else f'{_pct(med)} [{_pct(xs[0])}–{_pct(xs[-1])}]')
         rows.append(f'| {label} | ' + ' | '.join(cells) + ' |')
