@@ -116,3 +116,20 @@ def test_interrupted_by_a_signal_and_resumed_is_bit_identical(setup):
             assert all(torch.equal(torch.as_tensor(s1[k]), torch.as_tensor(s2[k])) for k in s1)
     strip = lambda rs: [{k: v for k, v in r.items() if k not in ('time', 'eval_seconds')} for r in rs if r['kind'] != 'stop']
     assert strip(read_log(tmp / 'ia' / 'log.jsonl')) == strip(read_log(tmp / 'ib' / 'log.jsonl'))
+
+
+def test_a_half_written_checkpoint_of_a_killed_run_is_removed(setup):
+    "A run killed inside a checkpoint write leaves `.step_*.pt.*.tmp`; the resumed run's next checkpoint removes it."
+    from trm_course.checkpoint import checkpoint_path, list_checkpoints, save_checkpoint
+    tmp, cfg = setup
+    t = Trainer(cfg.replace(out_dir=str(tmp / 'stale')))
+    t.fit(steps=2, callbacks=[])
+    ckdir = checkpoint_path(t.out_dir, 0).parent
+    ckdir.mkdir(parents=True, exist_ok=True)
+    stale = ckdir / '.step_00000020.pt.abc123.tmp'
+    stale.write_bytes(b'half a zip')
+    other = ckdir / 'notes.txt'
+    other.write_text('not ours')
+    save_checkpoint(t)
+    assert not stale.exists() and other.exists()
+    assert [p.name for p in list_checkpoints(t.out_dir)] == ['step_00000002.pt']

@@ -138,13 +138,17 @@ def latest_checkpoint(out_dir) -> Path | None:
 
 # %% ../nbs/16_checkpoint.ipynb #0f4d4ec1
 def save_checkpoint(trainer, path=None) -> Path:
-    "Write the trainer's state atomically (rank 0 writes; every rank must call). Keeps the last `keep_checkpoints`."
+    """Write the trainer's state atomically (rank 0 writes; every rank must call). Keeps the last `keep_checkpoints`,
+    and removes the temporary file a killed earlier run left half-written in the run's checkpoint folder (one run
+    owns its folder, so once this write is done no other temporary file there is in flight)."""
     state = trainer_state(trainer)
     path = Path(path) if path is not None else checkpoint_path(trainer.out_dir, trainer.step)
     if trainer.rank == 0:
         with atomic_write(path, 'wb') as f: torch.save(state, f)
         if path.parent == Path(trainer.out_dir) / 'checkpoints' and trainer.cfg.keep_checkpoints:
             for old in list_checkpoints(trainer.out_dir)[:-trainer.cfg.keep_checkpoints]: old.unlink()
+        if path.parent == Path(trainer.out_dir) / 'checkpoints':
+            for stale in path.parent.glob('.step_*.pt.*.tmp'): stale.unlink(missing_ok=True)
     if trainer.world_size > 1: dist.barrier()
     return path
 
