@@ -95,7 +95,8 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import bench_ablations_converged as conv
 from records import record_header, finish_header
-from trm_course.ablations import _batches, _mean_std, _pm, format_sweep_curves, read_sweep, sweep_rows
+from trm_course.ablations import _batches, _pm, format_sweep_curves, read_sweep, sweep_rows
+from trm_course.core import mean_std
 
 # id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in the converged sweep's rows; 'model.x' goes
 # to the model config as it is), `depth` = T(n+1) x layers and `params` as declared (tests/test_less_is_more.py builds each
@@ -193,17 +194,17 @@ def summarise(runs: list[dict], lrs=None) -> list[dict]:
             d = {'arch': arch, 'name': ARCHS[arch]['name'], 'n_train': n, 'steps': steps, 'lr': lr, 'retuned': lr != lrs[0],
                  'diverged': lr is None, 'seeds': [r['seed'] for r in xs], 'epochs': xs[0]['epochs'], 'params': xs[0]['params'],
                  'depth': xs[0]['net_calls']['depth'], 'layer_calls': xs[0]['net_calls']['layers'],
-                 'grad_layers': xs[0]['net_calls']['grad_layers'], 'cpu_train_s': _mean_std([r['cpu_train_s'] for r in xs]),
-                 'cpu_s': _mean_std([r['cpu_train_s'] + r['cpu_eval_s'] for r in xs]),
+                 'grad_layers': xs[0]['net_calls']['grad_layers'], 'cpu_train_s': mean_std([r['cpu_train_s'] for r in xs]),
+                 'cpu_s': mean_std([r['cpu_train_s'] + r['cpu_eval_s'] for r in xs]),
                  'commits': sorted({r['header']['commit'] for r in xs})}
             for split in ('train', 'val', 'test'):
-                for m in ('exact', 'token'): d[f'{split}_{m}'] = _mean_std([r['final'][split][m] for r in xs])
-            d['gap'] = _mean_std([gap(r) for r in xs])
+                for m in ('exact', 'token'): d[f'{split}_{m}'] = mean_std([r['final'][split][m] for r in xs])
+            d['gap'] = mean_std([gap(r) for r in xs])
             d['diff'] = {r['seed']: r['final']['test']['exact'] - trm[r['seed']]['final']['test']['exact']
                          for r in xs if r['seed'] in trm}
-            d['diff_ms'] = _mean_std(list(d['diff'].values()))
-            d['gap_diff_ms'] = _mean_std([gap(r) - gap(trm[r['seed']]) for r in xs if r['seed'] in trm])
-            d['best_val'] = _mean_std([max(p['val_exact'] for p in r['curve']) for r in xs])
+            d['diff_ms'] = mean_std(list(d['diff'].values()))
+            d['gap_diff_ms'] = mean_std([gap(r) - gap(trm[r['seed']]) for r in xs if r['seed'] in trm])
+            d['best_val'] = mean_std([max(p['val_exact'] for p in r['curve']) for r in xs])
             steps_seen = sorted({p['step'] for r in xs for p in r['curve']})
             d['curve'] = [{'step': s, **{k: statistics.fmean(p[k] for r in xs for p in r['curve'] if p['step'] == s)
                                          for k in ('train_exact', 'val_exact')},

@@ -15,7 +15,7 @@ import contextlib, dataclasses, hashlib, math, tempfile, time
 import numpy as np
 import torch
 
-from .core import atomic_write, cache_dir
+from .core import atomic_write, cache_dir, mean_std
 
 # %% ../nbs/23_test_time.ipynb #7c4eace8
 def _check_sigma(sigma):
@@ -318,12 +318,6 @@ def choose_on_val(recs: list[dict], method: str, K: int | None = None) -> dict:
     return {'method': method, 'sigma': best['sigma'], 'K': best['K'], 'val': best[method]}
 
 # %% ../nbs/23_test_time.ipynb #7652ee1c
-def _mean_std(xs) -> tuple[float, float]:
-    xs = [x for x in xs if x is not None and not math.isnan(x)]
-    if not xs: return math.nan, math.nan
-    m = sum(xs) / len(xs)
-    return m, (math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0)
-
 def converged_summary(runs: list[dict]) -> dict:
     """Mean and sample std over the runs (one per trained model) of a `bench_test_time_converged.py` record: for each
     K, every method of COMPARE on the test split; the halting head's separation; the choices made on validation."""
@@ -332,10 +326,10 @@ def converged_summary(runs: list[dict]) -> dict:
     table = []
     for i, K in enumerate(Ks):
         row = {'K': K, 'passes': runs[0]['test']['rows'][i]['passes']}
-        for m in COMPARE: row[m] = _mean_std([r['test']['rows'][i][m] for r in runs])
+        for m in COMPARE: row[m] = mean_std([r['test']['rows'][i][m] for r in runs])
         table.append(row)
-    sep = {k: _mean_std([r['test']['separation'][k] for r in runs]) for k in ('right', 'fires', 'fires_right', 'fires_wrong', 'precision', 'auc', 'q_right', 'q_wrong')}
-    chosen = {m: _mean_std([r['test']['chosen'][m]['test'] for r in runs]) for m in runs[0]['test']['chosen']}
+    sep = {k: mean_std([r['test']['separation'][k] for r in runs]) for k in ('right', 'fires', 'fires_right', 'fires_wrong', 'precision', 'auc', 'q_right', 'q_wrong')}
+    chosen = {m: mean_std([r['test']['chosen'][m]['test'] for r in runs]) for m in runs[0]['test']['chosen']}
     return {'models': [r['model'] for r in runs], 'seeds': [r['seed'] for r in runs], 'table': table, 'separation': sep,
             'chosen': chosen, 'choices': {r['model']: {m: {k: c[k] for k in ('sigma', 'K', 'val')} for m, c in r['choices'].items()} for r in runs}}
 
