@@ -11,13 +11,21 @@ from trm_course.test_time import (exact_match, latent_noise, majority_vote, nois
                                   summarise, noise_sweep, sweep_table)
 
 
-@pytest.fixture(scope='module')
-def model_batch():
-    torch.manual_seed(0)
-    cfg = TRMConfig(vocab_size=7, seq_len=9, hidden_size=16, num_heads=2, T=2, n=3, N_sup=3, mlp_t=True,
+def tiny_trm(vocab: int, seq_len: int, n: int, N_sup: int, seed: int = 0) -> TRM:
+    """A tiny TRM in eval mode (hidden 16, 2 heads, T=2, MLP token mixer, no positions or puzzle embeddings, float32),
+    built after torch.manual_seed(seed), with a q_halt head that depends on the state. Leaves torch's global RNG
+    where the fixtures expect it (they draw their batches from it next)."""
+    torch.manual_seed(seed)
+    cfg = TRMConfig(vocab_size=vocab, seq_len=seq_len, hidden_size=16, num_heads=2, T=2, n=n, N_sup=N_sup, mlp_t=True,
                     pos_encodings='none', puzzle_emb_ndim=0, puzzle_emb_len=0, forward_dtype='float32')
     model = TRM(cfg).eval()
     with torch.no_grad(): model.q_head.weight.normal_(0, 0.5)       # q_halt that depends on the state
+    return model
+
+
+@pytest.fixture(scope='module')
+def model_batch():
+    model = tiny_trm(vocab=7, seq_len=9, n=3, N_sup=3)
     batch = {'inputs': torch.randint(1, 7, (10, 9)), 'labels': torch.randint(1, 7, (10, 9))}
     return model, batch
 
@@ -176,11 +184,7 @@ def test_no_transpose_for_6x6():
 
 @pytest.fixture(scope='module')
 def model4():
-    torch.manual_seed(0)
-    cfg = TRMConfig(vocab_size=6, seq_len=16, hidden_size=16, num_heads=2, T=2, n=2, N_sup=2, mlp_t=True,
-                    pos_encodings='none', puzzle_emb_ndim=0, puzzle_emb_len=0, forward_dtype='float32')
-    model = TRM(cfg).eval()
-    with torch.no_grad(): model.q_head.weight.normal_(0, 0.5)
+    model = tiny_trm(vocab=6, seq_len=16, n=2, N_sup=2)
     rng = np.random.default_rng(1)
     sols = torch.from_numpy(np.stack([random_solution(4, rng) for _ in range(12)]).reshape(12, -1) + 1)
     x = sols.clone(); x[torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) < 0.5] = 1
