@@ -1,4 +1,7 @@
 "An interrupted and resumed CPU run ends bit-identical to an uninterrupted one; bad checkpoints and data fail clearly."
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -71,6 +74,28 @@ def test_dataset_with_missing_files_fails_before_writing(setup, tmp_path):
     with pytest.raises(DatasetFormatError, match='all__labels.npy'):
         Trainer(cfg.replace(data=str(broken), out_dir=str(out)))
     assert not out.exists()
+
+
+def test_open_dataset_reads_the_train_metadata_once(setup, monkeypatch):
+    "open_dataset reads train/dataset.json once (read_split and the signature reuse it) and returns what the readers return."
+    import dataclasses
+    from trm_course import dataset
+    from trm_course.loading import data_signature, open_dataset
+    _, cfg = setup
+    root = Path(cfg.data)
+    want = {'meta': dataset.read_metadata(root, 'train'), 'signature': data_signature(root),
+            'train': dataset.read_split(root, 'train'), 'test': dataset.read_split(root, 'test')}
+    reads, real = [], dataset._read_json
+    def counted(p, kind): reads.append(Path(p).relative_to(root).as_posix()); return real(p, kind)
+    monkeypatch.setattr(dataset, '_read_json', counted)
+    d = open_dataset(cfg.data)
+    assert sorted(reads) == ['test/dataset.json', 'train/dataset.json']
+    assert d.keys() == {'root', 'train', 'test', 'signature', 'meta'} and d['root'] == root
+    assert d['meta'] == want['meta'] and d['signature'] == want['signature']
+    for split in ('train', 'test'):
+        got, ref = dataclasses.asdict(d[split]), dataclasses.asdict(want[split])
+        assert got.keys() == ref.keys()
+        assert all(np.array_equal(got[k], ref[k]) if isinstance(ref[k], np.ndarray) else got[k] == ref[k] for k in ref)
 
 
 def test_loader_workers_keep_the_sample_order(setup):

@@ -262,10 +262,11 @@ def read_info(root) -> dict:
     return _read_json(p, dict) if p.exists() else {}
 
 # %% ../nbs/06_dataset.ipynb #59154dfa
-def read_split(root, split: str, mmap: bool = True) -> PuzzleSplit:
-    "Load and check one split (set 'all'); inputs/labels are memory-mapped unless `mmap=False`."
+def read_split(root, split: str, mmap: bool = True, meta: dict | None = None) -> PuzzleSplit:
+    """Load and check one split (set 'all'); inputs/labels are memory-mapped unless `mmap=False`. `meta`: the split's
+    `read_metadata` if the caller has already read it (then it is not read again; the arrays are checked against it)."""
     root = Path(root)
-    meta = read_metadata(root, split)
+    if meta is None: meta = read_metadata(root, split)
     if meta['sets'] != ['all']: raise DatasetFormatError(f'{root / split}: sets {meta["sets"]} (only ["all"] is supported)')
     arrays = {}
     for field in FIELDS:

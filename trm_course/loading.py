@@ -36,17 +36,18 @@ def check_dataset(root, splits=('train',), how_to_build: str | None = None) -> N
     if missing: raise DatasetFormatError(f'dataset {root} is incomplete: missing {", ".join(missing)}')
 
 # %% ../nbs/15a_trainer_plumbing.ipynb #eef05695
-def data_signature(root) -> dict:
-    "What a checkpoint must agree with: the train split's metadata."
-    m = read_metadata(root, 'train')
+def data_signature(root, meta: dict | None = None) -> dict:
+    "What a checkpoint must agree with: the train split's metadata (`meta`, if already read by `read_metadata`)."
+    m = read_metadata(root, 'train') if meta is None else meta
     return {k: m[k] for k in ('vocab_size', 'seq_len', 'num_puzzle_identifiers', 'total_groups', 'total_puzzles')}
 
 def open_dataset(data, how_to_build: str | None = None) -> dict:
     "Check and read the dataset `data` (a folder or a cache name): root, train (and test) split, signature, train metadata."
     root = resolve_data(data)
     check_dataset(root, ('train',), how_to_build)
-    out = {'root': root, 'train': read_split(root, 'train'), 'test': None, 'signature': data_signature(root),
-           'meta': read_metadata(root, 'train')}
+    meta = read_metadata(root, 'train')                          # read once: the split and the signature reuse it
+    out = {'root': root, 'train': read_split(root, 'train', meta=meta), 'test': None,
+           'signature': data_signature(root, meta), 'meta': meta}
     if (root / 'test').exists():
         check_dataset(root, ('test',))
         out['test'] = read_split(root, 'test')
