@@ -8,6 +8,10 @@
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_ablations_converged.py \
         --choose-from benchmarks/results/ablations_converged_pilot.jsonl --lr-grid 1e-3 2e-3 4e-3 \
         --log benchmarks/results/ablations_converged.jsonl
+    # 3. rows that the report's lr check flags (LR_RULE: diverged, or underfitting while TRM fits) get their own lr grid:
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/bench_ablations_converged.py \
+        --choose-from benchmarks/results/ablations_converged_pilot.jsonl --lr-grid 1e-3 2e-3 4e-3 \
+        --tune-rows flagged --log benchmarks/results/ablations_converged.jsonl     # add --plan to list the runs first
     # the table and the curves from a log (also printed at the end of a sweep):
     python benchmarks/bench_ablations_converged.py --report --log benchmarks/results/ablations_converged.jsonl
 
@@ -24,8 +28,16 @@ exactly --steps steps (constant lr after warm-up; the same steps for every row: 
 val (test only at the end, to save CPU): exact and token accuracy (the curve). Network calls per step (hrm.net_calls) are recorded, so an
 equal-compute view is steps x calls. CPU seconds: training only (batches, step, EMA) and evaluation separately.
 Learning rate: for each N, phase 1 trains the TRM row (seed 0) at every --lr-grid value and picks the best final val
-exact (ties: val token); phase 2 runs every row and seed at that lr (one shared lr, issue 19 item 5's cut: rows are
-re-tuned only if they diverge, which the report flags).
+exact (ties: val token); phase 2 runs every row and seed at that lr (one shared lr, issue 19 item 5's cut: "use
+TRM's, and tune only rows that diverge"). --tune-rows ROW ... (or 'flagged': the rows that the report's declared lr
+check flags in the log, trm_course.ablations.LR_RULE / lr_flags: diverged at the shared lr, or final train exact
+< 50% while TRM's is >= 90%, i.e. underfitting) adds each such row to phase 1: seed 0 at every grid lr (its run at
+the shared lr, already in the log, is one of them: same key), its lr chosen on val by the same rule, and phase 2 runs
+its seeds at its own lr; the other rows keep the shared one. 'flagged' is read again after phase 2 (a row flagged by
+its phase-2 runs is tuned then). The report means each row over its seeds at its own lr only (row_lrs), shows a tuned
+row's val exact at every lr tried, and lists a row's runs at other lrs (never averaged in). Records written since
+--tune-rows carry 'lr_rule': 'own' (the row's lr comes from its own grid: TRM, tuned rows) or 'shared'; older
+records have none and are read by their 'lr' alone. --plan prints the runs a sweep would still do, and runs nothing.
 
 Resumable: each finished run appends one JSON line (the record header: command, commit, torch, CPU, threads, load,
 and the fully resolved TrainConfig) to --log; a restart skips the runs already there, so a kill loses at most the
@@ -48,7 +60,7 @@ from records import record_header, finish_header, config_record, load_average
 
 from trm_course.ablations import (EXTRA_ROWS, SWEEP_DATA, SWEEP_TEST, SWEEP_VAL, choose_regime, lr_grid,  # noqa: F401
                                   plateau_step, read_sweep, sweep_data, sweep_eval_sets, sweep_report, sweep_rows,
-                                  format_sweep_curves)
+                                  format_sweep_curves, lr_flags)
 
 RECIPE = 'sudoku6_cpu'
 BASE_DATA = SWEEP_DATA
@@ -198,27 +210,96 @@ def append(path: Path, rec: dict) -> None:
         f.write(json.dumps(rec) + '\n'); f.flush(); os.fsync(f.fileno())
 
 
-def best_lr(runs: list[dict], n_train: int, steps: int, grid, **same) -> float | None:
-    "The grid lr whose TRM seed-0 run has the best final val exact (ties: val token); None until all are done."
-    got = lr_grid(runs, n_train, steps, **same)
+def best_lr(runs: list[dict], n_train: int, steps: int, grid, row: str = 'trm', **same) -> float | None:
+    "The grid lr whose seed-0 run of `row` (default TRM) has the best final val exact (ties: val token); None until all are done."
+    got = lr_grid(runs, n_train, steps, row=row, **same)
     if any(float(g) not in got for g in grid): return None
     return max(grid, key=lambda g: got[float(g)])
 
 
+def regime(a, verbose: bool = True) -> dict:
+    "--choose-from: set a.n_train and a.steps from the pilot (choose_regime); the header's extra fields."
+    if not getattr(a, 'choose_from', None): return {}
+    chosen = choose_regime(read_log(Path(a.choose_from)))
+    a.n_train, a.steps = [chosen['n_train']], chosen['steps']
+    if verbose: print(f'# regime chosen from the pilot {a.choose_from}: {json.dumps(chosen)}', flush=True)
+    return {'regime': chosen}
+
+
+def sweep_rows_of(a) -> list[str]:
+    "The rows this sweep runs (--rows, default default_rows()); --tune-rows names must be among them."
+    todo = a.rows or default_rows()
+    for rid in todo + [t for t in a.tune_rows if t != 'flagged']:
+        if rid not in rows(): raise SystemExit(f'unknown row {rid!r}; rows: {", ".join(rows())} (--tune-rows: also flagged)')
+    missing = [t for t in a.tune_rows if t != 'flagged' and t not in todo]
+    if missing: raise SystemExit(f'--tune-rows {" ".join(missing)}: not among the rows this sweep runs (add to --rows)')
+    return todo
+
+
+def tuned_rows(a, runs: list[dict], n: int, todo_rows: list[str]) -> list[str]:
+    "The rows besides TRM with their own lr grid at N=n: --tune-rows, 'flagged' = the rows lr_flags flags in `runs`."
+    out = []
+    for t in a.tune_rows:
+        out += [r for r in lr_flags(runs, n, a.steps) if r in todo_rows] if t == 'flagged' else [t]
+    return [r for r in dict.fromkeys(out) if r != 'trm']
+
+
+def row_lr(a, runs: list[dict], n: int, row: str, tuned: list[str]) -> float | None:
+    "The lr phase 2 runs `row` at: its own grid's best on val if tuned, else TRM's; None until that grid is done."
+    same = dict(eval_every=a.eval_every, dtype=a.dtype, compile=a.compile)
+    return best_lr(runs, n, a.steps, [float(g) for g in a.lr_grid], row=row if row in tuned else 'trm', **same)
+
+
+def plan(a, runs: list[dict]) -> list[dict]:
+    """The runs a sweep with arguments `a` would still do, in order, given the finished `runs` of its log (call after
+    regime(a)): phase 1 (seed 0 at every grid lr: TRM, then each tuned row), phase 2 (every row and seed at its lr).
+    'lr' None: chosen on val once the row's grid is done. Rows that 'flagged' adds only after phase 2 are not listed."""
+    todo_rows, done, out = sweep_rows_of(a), {r['key'] for r in runs}, []
+    def add(phase, row, seed, n, lr, tuned):
+        if lr is None and seed == 0 and (row == 'trm' or row in tuned): return      # one of its grid's runs
+        if lr is None or run_key(row, seed, n, a.steps, lr, a.eval_every, a.dtype, a.compile) not in done:
+            out.append({'phase': phase, 'row': row, 'seed': seed, 'n_train': n, 'steps': a.steps, 'lr': lr,
+                        'lr_rule': 'own' if row == 'trm' or row in tuned else 'shared'})
+    for n in a.n_train:
+        tuned = tuned_rows(a, runs, n, todo_rows)
+        for row in ['trm'] + tuned:
+            for lr in a.lr_grid: add(1, row, 0, n, float(lr), tuned)
+        lrs = {row: row_lr(a, runs, n, row, tuned) for row in todo_rows}
+        for seed in a.seeds:
+            for row in todo_rows: add(2, row, seed, n, lrs[row], tuned)
+    return out
+
+
+def format_plan(a, runs: list[dict], todo: list[dict]) -> str:
+    "The plan, one line a run, under a header that names the regime, the grid and the tuned rows."
+    todo_rows, lines = sweep_rows_of(a), []
+    for n in a.n_train:
+        tuned = tuned_rows(a, runs, n, todo_rows)
+        lines.append(f"# plan: N={n}, {a.steps} steps, lr grid {' '.join(f'{float(g):g}' for g in a.lr_grid)}; rows "
+                     f"{' '.join(todo_rows)}; seeds {' '.join(map(str, a.seeds))}; own lr grid (seed 0): trm"
+                     + ''.join(f', {r}' for r in tuned) + ('' if tuned else ' only')
+                     + (f"; --tune-rows {' '.join(a.tune_rows)}" if a.tune_rows else ''))
+        for row in ['trm'] + tuned:
+            lr = row_lr(a, runs, n, row, tuned)
+            lines.append(f"#   {row}: lr " + (f'{lr:g} (its grid is done, best val exact)' if lr is not None else
+                                                'chosen on val once its grid is done'))
+        for t in todo:
+            if t['n_train'] != n: continue
+            lr = f"{t['lr']:g}" if t['lr'] is not None else f"best of {t['row'] if t['lr_rule'] == 'own' else 'trm'}'s grid on val"
+            lines.append(f"phase {t['phase']}: {t['row']} seed {t['seed']} N={n} steps {t['steps']} lr {lr} ({t['lr_rule']} lr)")
+    lines.append(f"# {len(todo)} run(s) to do; {len(runs)} finished run(s) in the log")
+    return '\n'.join(lines)
+
+
 def sweep(a, runner=run_one) -> list[dict]:
-    "Run everything not yet in the log (phase 1: the lr grid on TRM seed 0; phase 2: every row and seed)."
+    """Run everything not yet in the log (phase 1: the lr grid at seed 0 on TRM and on each --tune-rows row; phase 2:
+    every row and seed, each at its row's lr; with 'flagged', rows flagged by phase 2's runs are tuned after it)."""
     log = Path(a.log)
-    extra = {}
-    if getattr(a, 'choose_from', None):
-        regime = choose_regime(read_log(Path(a.choose_from)))
-        a.n_train, a.steps = [regime['n_train']], regime['steps']
-        print(f'# regime chosen from the pilot {a.choose_from}: {json.dumps(regime)}', flush=True)
-        extra['regime'] = regime
+    extra = regime(a)
     header = record_header(seeds=a.seeds, scratch=a.scratch, sweep='bench_ablations_converged', **extra)
-    todo_rows = a.rows or default_rows()
-    for rid in todo_rows:
-        if rid not in rows(): raise SystemExit(f'unknown row {rid!r}; rows: {", ".join(rows())}')
+    todo_rows = sweep_rows_of(a)
     done = {r['key'] for r in read_log(log)}
+    tuned = []
 
     def do(row, seed, n, lr):
         key = run_key(row, seed, n, a.steps, lr, a.eval_every, a.dtype, a.compile)
@@ -233,15 +314,30 @@ def sweep(a, runner=run_one) -> list[dict]:
                          'header': finish_header(header)})
             return
         rec['key'], rec['header'] = key, finish_header(rec['header'])
+        rec['lr_rule'] = 'own' if row == 'trm' or row in tuned else 'shared'
         append(log, rec); done.add(key)
 
     for n in a.n_train:
-        for lr in a.lr_grid: do('trm', 0, n, lr)                      # phase 1
-        lr = best_lr(read_log(log), n, a.steps, [float(g) for g in a.lr_grid], eval_every=a.eval_every,
-                     dtype=a.dtype, compile=a.compile)
-        print(f'# N={n}: lr {lr:g} chosen on val from {a.lr_grid}', flush=True)
-        for seed in a.seeds:                                          # phase 2, seed by seed
-            for row in todo_rows: do(row, seed, n, lr)
+        tuned.clear()
+        first = True
+        while True:                           # once; with 'flagged', again while phase 2 flags rows not yet tuned
+            new = [r for r in tuned_rows(a, read_log(log), n, todo_rows) if r not in tuned]
+            if not first and not new: break
+            tuned += new
+            for row in (['trm'] if first else []) + new:                  # phase 1: the lr grid at seed 0
+                for lr in a.lr_grid: do(row, 0, n, lr)
+            first = False
+            runs = read_log(log)
+            lrs = {row: row_lr(a, runs, n, row, tuned) for row in ['trm'] + todo_rows}
+            if lrs['trm'] is None:
+                print(f"# N={n}: TRM's lr grid is not complete (a run failed): no phase 2", flush=True); break
+            for row in ['trm'] + tuned:
+                print(f'# N={n}: {row}: ' + (f'lr {lrs[row]:g} chosen on val from {a.lr_grid}' if lrs[row] is not None
+                                             else 'its lr grid is not complete (a run failed): no phase 2'), flush=True)
+            for seed in a.seeds:                                          # phase 2, seed by seed
+                for row in todo_rows:
+                    if lrs[row] is not None: do(row, seed, n, lrs[row])
+            if 'flagged' not in a.tune_rows: break
     return read_log(log)
 
 
@@ -266,6 +362,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--no-models', action='store_true', help='do not save checkpoints')
     p.add_argument('--scratch', action='store_true', help='allow a dirty tree; the output is then not a record')
     p.add_argument('--choose-from', default=None, help='a pilot log: choose --n-train and --steps from it (choose_regime)')
+    p.add_argument('--tune-rows', nargs='+', default=[], metavar='ROW',
+                   help="rows that get their own lr grid (seed 0 at every --lr-grid lr, chosen on val; their seeds then "
+                        "run at it); 'flagged' = the rows the report's lr check flags (LR_RULE: diverged, or underfitting "
+                        "while TRM fits its training set)")
+    p.add_argument('--plan', action='store_true', help='only print the runs this sweep would still do (runs nothing)')
     p.add_argument('--report', action='store_true', help='only print the table (and the curves) from --log')
     return p
 
@@ -275,6 +376,10 @@ def main(argv=None):
     if a.report:
         runs = read_log(Path(a.log))
         print(report(runs)); print(); print(curve_report(runs)); return 0
+    if a.plan:
+        regime(a)
+        runs = read_log(Path(a.log))
+        print(format_plan(a, runs, plan(a, runs))); return 0
     import torch
     torch.set_num_threads(1)
     runs = sweep(a)

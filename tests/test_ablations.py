@@ -209,3 +209,132 @@ def test_chapter_shows_the_recorded_sweep():
     verdicts = _chapter_output('a1b20019')
     for d in summarise_sweep(runs):
         if d['row'] != 'trm': assert direction_sentence(direction(d)) in verdicts, d['row']
+
+
+# ------------------------------------------------------------------ a row's own learning rate (issue 19: the lr grid)
+from trm_course.ablations import LR_RULE, format_lr_check, lr_flags, row_lrs, sweep_markdown  # noqa: E402
+
+
+def _tune_log():
+    "TRM's grid (2e-3 best on val), attention underfitting at 2e-3 and then tuned: its grid at seed 0, seeds 1, 2 at 4e-3."
+    runs = [_run('trm', 0, 0.5, lr=1e-3), _run('trm', 0, 0.8, val=0.7, lr=4e-3)]
+    runs += [_run('trm', s, 0.9) for s in range(3)] + [_run('no_ema', s, 0.8, train=0.95) for s in range(3)]
+    runs += [_run('attention', s, 0.0, train=0.0) for s in (0, 1)]                       # underfits at the shared lr
+    runs += [_run('attention', 0, 0.5, train=0.4, val=0.3, lr=1e-3),                    # better test, worse val: not it
+             _run('attention', 0, 0.4, train=0.9, val=0.6, lr=4e-3)]
+    runs += [_run('attention', s, t, train=0.9, lr=4e-3) for s, t in ((1, 0.45), (2, 0.35))]
+    return runs
+
+
+def test_lr_flags_underfitting_and_divergence_not_trm():
+    "The declared rule flags a row that does not fit its training set where TRM does, or that diverged; never TRM."
+    runs = _tune_log()
+    assert list(lr_flags(runs, 100, 4)) == ['attention']                 # no_ema fits (95%): not flagged
+    why = lr_flags(runs, 100, 4)['attention']
+    assert why.startswith('underfits at the shared lr 0.002: train exact 0.0% (seeds 0,1) < 50%') and '100.0% >= 90%' in why
+    bad = runs + [_run('separate', 0, 0.1, train=0.99) | {'diverged': True}]
+    assert lr_flags(bad, 100, 4)['separate'] == 'diverged at the shared lr 0.002 (seed 0 of 0)'
+    no_fit = [r | {'final': {**r['final'], 'train': {'exact': 0.4, 'token': 0.7, 'count': 10}}} if r['row'] == 'trm' else r
+              for r in runs]
+    assert lr_flags(no_fit, 100, 4) == {}                                 # TRM does not fit either: no underfit flag
+    assert lr_flags(_log(), 100, 4) == {} and '< 50%' in LR_RULE and '>= 90%' in LR_RULE
+
+
+def test_row_lr_chosen_on_val_and_its_seeds_averaged_alone():
+    runs = _tune_log()
+    lrs = row_lrs(runs, 100, 4)
+    assert lrs['trm'] == {'lr': 2e-3, 'own': False, 'tried': {}, 'shared': 2e-3}
+    assert lrs['no_ema']['lr'] == 2e-3 and not lrs['no_ema']['own']
+    a = lrs['attention']
+    assert a['own'] and a['lr'] == 4e-3 and a['tried'] == {2e-3: (0.0, 0.5), 1e-3: (0.3, 0.65), 4e-3: (0.6, 0.8)}
+    s = {d['row']: d for d in summarise_sweep(runs)}
+    att = s['attention']
+    assert att['lr'] == 4e-3 and att['seeds'] == [0, 1, 2] and att['other_lr'] == [(1, 2e-3)]    # seed 1 at 2e-3: out
+    assert math.isclose(att['test_exact'][0], 0.4) and att['lr_flag'].startswith('underfits')  # (0.4 + 0.45 + 0.35) / 3
+    assert [round(x, 6) for x in att['diff'].values()] == [-0.5, -0.45, -0.55]                  # against TRM at 2e-3
+    assert s['trm']['other_lr'] == [] and not s['trm']['lr_own'] and s['no_ema']['lr'] == 2e-3
+    one = [r | {'lr_rule': 'own'} if r['row'] == 'no_ema' else r for r in _log()]   # the record says so: own, one lr
+    assert row_lrs(one, 100, 4)['no_ema']['own'] and not row_lrs(_log(), 100, 4)['no_ema']['own']   # old lines: by lr
+
+
+def test_tables_show_the_lrs_tried_and_the_lr_used():
+    runs = _tune_log()
+    summary = summarise_sweep(runs)
+    line = next(x for x in format_sweep(summary).splitlines() if x.startswith('w/ self-attention'))
+    assert line.endswith('0,1,2 at its own lr 0.004 (1 run(s) at other lrs not in the mean)')
+    check = format_lr_check(summary)
+    assert 'w/ self-attention: flagged: underfits' in check and 'no EMA' not in check
+    assert 'seed 0 val exact by lr: 0.001: 30.0%, 0.002: 0.0%, 0.004: 60.0%' in check
+    assert 'its seeds 0,1,2 ran at lr 0.004 and its mean is over them only' in check and 'seed 1 at lr 0.002' in check
+    assert check in sweep_report(runs)
+    md = next(x for x in sweep_markdown(summary) if x.startswith('| w/ self-attention'))
+    assert md.endswith('| 0, 1, 2 (own lr 0.004, chosen on val: 0.001 30.0%, 0.002 0.0%, 0.004 60.0%) '
+                       '(+1 at other lrs, not in the mean) |')
+    plain = summarise_sweep(_log())                                        # nothing tuned: the tables as before
+    assert 'own lr' not in '\n'.join(sweep_markdown(plain)) and 'own lr' not in format_sweep(plain)
+    assert format_lr_check(plain).endswith('no row flagged or tuned: every row ran at the shared lr')
+    flagged_only = summarise_sweep([r for r in runs if not (r['row'] == 'attention' and r['lr'] != 2e-3)])
+    assert 'not tuned yet: its seeds ran at the shared lr' in format_lr_check(flagged_only)
+
+
+# the benchmark's --tune-rows and --plan (benchmarks/bench_ablations_converged.py), with a fake trainer
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
+import bench_ablations_converged as bac  # noqa: E402
+
+
+def _fake_trainer(calls):
+    "Records like run_one's: TRM is best at 2e-3 on val; attention underfits at 2e-3 and is best at 4e-3 on val."
+    val = {'trm': {1e-3: 0.5, 2e-3: 0.7, 4e-3: 0.6}, 'attention': {1e-3: 0.2, 2e-3: 0.0, 4e-3: 0.4}}
+    def run(row, seed, n, steps, lr, eval_every, header, models=None, dtype='float32', compile=False):
+        calls.append((row, seed, lr))
+        v = val.get(row, {}).get(lr, 0.5)
+        train = 0.0 if (row, lr) == ('attention', 2e-3) else 1.0
+        return _run(row, seed, v, train=train, lr=lr, steps=steps, n=n) | {
+            'eval_every': eval_every, 'dtype': dtype, 'compile': compile, 'header': dict(header)}
+    return run
+
+
+def _args(tmp_path, *more):
+    return bac.parser().parse_args(_argv_of(tmp_path, *more))
+
+
+def test_tune_rows_plan_and_sweep(tmp_path, capsys):
+    calls = []
+    bac.sweep(_args(tmp_path), runner=_fake_trainer(calls))               # the shared-lr sweep
+    assert calls == [('trm', 0, 1e-3), ('trm', 0, 2e-3), ('trm', 0, 4e-3)] + [
+        (r, s, 2e-3) for s in (0, 1) for r in ('trm', 'attention', 'no_ema') if (r, s) != ('trm', 0)]
+    runs = bac.read_log(Path(tmp_path / 'log.jsonl'))
+    assert all(r['lr_rule'] == ('own' if r['row'] == 'trm' else 'shared') for r in runs)
+    a = _args(tmp_path, '--tune-rows', 'attention')
+    todo = bac.plan(a, runs)
+    assert [(t['phase'], t['row'], t['seed'], t['lr']) for t in todo] == [
+        (1, 'attention', 0, 1e-3), (1, 'attention', 0, 4e-3), (2, 'attention', 1, None)]   # 2e-3, seed 0: in the log
+    assert bac.plan(_args(tmp_path, '--tune-rows', 'flagged'), runs) == todo       # the rule picks the same row
+    text = bac.format_plan(a, runs, todo)
+    assert 'phase 1: attention seed 0 N=100 steps 4 lr 0.001 (own lr)' in text
+    assert "phase 2: attention seed 1 N=100 steps 4 lr best of attention's grid on val (own lr)" in text
+    assert bac.main(['--plan', *_argv_of(tmp_path, '--tune-rows', 'attention')]) == 0
+    assert 'phase 1: attention seed 0 N=100 steps 4 lr 0.004 (own lr)' in capsys.readouterr().out
+    assert len(bac.read_log(Path(tmp_path / 'log.jsonl'))) == len(runs)          # --plan ran nothing
+    calls.clear()
+    bac.sweep(a, runner=_fake_trainer(calls))
+    assert calls == [('attention', 0, 1e-3), ('attention', 0, 4e-3), ('attention', 1, 4e-3)]
+    runs = bac.read_log(Path(tmp_path / 'log.jsonl'))
+    assert bac.plan(a, runs) == [] and runs[-1]['lr_rule'] == 'own'
+    att = next(d for d in summarise_sweep(runs) if d['row'] == 'attention')
+    assert att['lr'] == 4e-3 and att['seeds'] == [0, 1] and att['other_lr'] == [(1, 2e-3)]
+    with pytest.raises(SystemExit, match='not among the rows'): bac.plan(_args(tmp_path, '--tune-rows', 'layers4'), runs)
+
+
+def _argv_of(tmp_path, *more):
+    return ['--scratch', '--rows', 'trm', 'attention', 'no_ema', '--seeds', '0', '1', '--n-train', '100', '--steps', '4',
+            '--lr-grid', '1e-3', '2e-3', '4e-3', '--log', str(tmp_path / 'log.jsonl'), '--no-models', *more]
+
+
+def test_tune_rows_flagged_tunes_what_phase_2_flags(tmp_path):
+    "From an empty log, 'flagged' tunes the rows that phase 2 shows underfitting, then runs their seeds at their lr."
+    calls = []
+    bac.sweep(_args(tmp_path, '--tune-rows', 'flagged'), runner=_fake_trainer(calls))
+    assert calls[-3:] == [('attention', 0, 1e-3), ('attention', 0, 4e-3), ('attention', 1, 4e-3)] and len(calls) == 11
