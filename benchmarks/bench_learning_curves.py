@@ -16,11 +16,15 @@ Several training seeds (`--seeds 0 1 2`): one run per (seed, task), each written
 <out>/.learning_curves_runs/<task>_seed<S>.json as it finishes, so an interrupted benchmark continues where it stopped
 (finished runs are skipped; delete that folder to start over). The table then has one row per run, and a summary gives the
 median and range over seeds of the CPU time to 50/90/95/98/99% exact. The data is the recipe's (data seed 0) for
-every training seed. Every record names the commit (`git describe --always --dirty`), torch, the CPU and the load.
+every training seed.
+Every run carries benchmarks/records.py's header ('header': command, commit from `git describe --always --dirty`,
+torch, CPU, threads, seeds, load at start and end) and its fully resolved TrainConfig ('config': recipe + overrides,
+checked by tests/test_records.py against today's recipe); learning_curves.json lists them under 'runs'. A dirty tree
+is refused unless --scratch (then the output is marked scratch and is not a record).
 Data: trm_course.sudoku.sudoku_data (generated minimal puzzles, cached; test puzzles never among training inputs):
 4x4 1,000 puzzles x 8 variants / 500 test; 6x6 1,000 puzzles x 21 variants / 1,000 test.
 """
-import argparse, os, platform, statistics, subprocess, sys, time
+import argparse, json, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +37,7 @@ from trm_course.recipes import get_recipe
 from trm_course.experiments import learning_curve, format_curves, save_curves, load_curves, time_to, curve_table
 from trm_course.sudoku import sudoku_data
 from trm_course.core import atomic_write
-from records import cpu_text
+from records import config_record, cpu_text, finish_header, load_average, record_header
 
 MINUTES = (1, 2, 3, 5, 8, 10, 15)
 THRESHOLDS = (0.5, 0.9, 0.95, 0.98, 0.99)
@@ -45,17 +49,22 @@ def runs():
             ('6x6 sudoku6_cpu', 'sudoku6_cpu', lambda: sudoku_data(6, n_train=1000, n_aug=20, n_test=1000, seed=0))]
 
 
-def commit() -> str:
-    try: return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError: return 'unknown'
-
-
-def run_one(args, name, preset, data):
+def run_one(args, name, preset, data, seed):
+    "Train one run; returns its records, the load average after it, and its configuration (records.config_record)."
     print(f'== {name}: {args.minutes[name]} {args.clock} min, data {data}', flush=True)
-    cfg = get_recipe(preset, data=str(data), seed=args.seed_now)
-    recs = learning_curve(cfg, minutes=args.minutes[name], eval_every=None, clock=args.clock,
+    # progress and out_dir as learning_curve sets them itself (a throw-away folder), named here so the record holds them
+    overrides = {'data': str(data), 'seed': seed, 'progress': False, 'out_dir': tempfile.mkdtemp(prefix='trm-curve-')}
+    cfg = get_recipe(preset, **overrides)
+    recs = learning_curve(cfg, minutes=args.minutes[name], eval_every=None, clock=args.clock, out_dir=overrides['out_dir'],
                           eval_seconds=args.eval_seconds or 60 * args.minutes[name] / 12)
-    return recs, os.getloadavg()
+    return recs, os.getloadavg(), config_record(cfg, preset, overrides)
+
+
+def run_entries(metas: dict) -> list[dict]:
+    """learning_curves.json's 'runs': one entry per run with its records.py header and resolved config (what
+    records.check_results checks); a run recorded before the header rule has neither (the file is then not a record)."""
+    return [{'name': n, 'recipe': m['recipe'], 'seed': m['seed'],
+             **({'header': m['header'], 'config': m['record_config']} if 'header' in m else {})} for n, m in metas.items()]
 
 
 def run_file(out: Path, name: str, seed: int) -> Path:
@@ -121,12 +130,15 @@ def main(argv=None):
     ap.add_argument('--seeds', type=int, nargs='+', default=None, help='several training seeds, one run each (resumable)')
     ap.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results'))
     ap.add_argument('--report', action='store_true', help='only rewrite the table from the finished runs')
+    ap.add_argument('--scratch', action='store_true', help='allow a dirty tree; the output is then not a record')
     args = ap.parse_args(argv)
     if args.seed is not None and args.seeds is not None: raise SystemExit('give --seed or --seeds, not both')
     seeds = args.seeds or [0 if args.seed is None else args.seed]
     args.minutes = {'4x4 sudoku4_cpu': args.minutes4, '6x6 sudoku6_cpu': args.minutes6}
     torch.set_num_threads(args.threads)
     todo = [(n, p, d) for n, p, d in runs() if args.minutes[n] > 0]
+    # the header (refuses a dirty tree unless --scratch) before anything is built; nothing to run: no header needed
+    header = None if args.report else record_header(seeds=seeds, scratch=args.scratch, bench='bench_learning_curves')
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     command = (f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "?")} python benchmarks/bench_learning_curves.py '
                + ' '.join(argv if argv is not None else sys.argv[1:]))
@@ -136,14 +148,14 @@ def main(argv=None):
             f = run_file(out, n, seed)
             if f.exists() or args.report: continue
             f.parent.mkdir(exist_ok=True)
-            args.seed_now, load0, t0 = seed, os.getloadavg(), time.time()
-            recs, load = run_one(args, n, p, datas[n])
+            load0, t0, head = os.getloadavg(), time.time(), header | {'load_run_start': load_average()}
+            recs, load, config = run_one(args, n, p, datas[n], seed)
             save_curves({f'{n}, seed {seed}': recs}, f, meta=dict(
                 when=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0)), seed=seed, recipe=p,
                 config=get_recipe(p, data=str(datas[n]), seed=seed).to_dict(flat=True), data=datas[n].name,
-                minutes=args.minutes[n], clock=args.clock, command=command, commit=commit(), torch=torch.__version__,
+                minutes=args.minutes[n], clock=args.clock, command=command, commit=head['commit'], torch=torch.__version__,
                 threads=torch.get_num_threads(), cpu=cpu_text(), host=platform.machine(), cpus=os.cpu_count(),
-                load_start=round(load0[0], 2), load_end=round(load[0], 2)))
+                load_start=round(load0[0], 2), load_end=round(load[0], 2), header=finish_header(head), record_config=config))
     curves, metas = {}, {}
     for seed in seeds:
         for n, p, _ in todo:
@@ -171,10 +183,13 @@ def main(argv=None):
             list(dict.fromkeys(f'#   {n.split(", seed")[0]}: {m["data"]}' for n, m in metas.items()))
     text = '\n'.join(head) + body + '\n' + '\n'.join(notes) + '\n'
     with atomic_write(out / 'learning_curves.txt', 'w') as fh: fh.write(text)
-    save_curves(curves, out / 'learning_curves.json',
-                meta={'when': m0['when'], 'threads': m0['threads'], 'clock': args.clock, 'seeds': seeds,
-                      'load_start': min(loads), 'load_end': max(loads), 'host': m0['host'], 'cpus': m0['cpus'],
-                      'runs': {n: {k: v for k, v in m.items() if k != 'config'} | {'config': m['config']} for n, m in metas.items()}})
+    meta = {'when': m0['when'], 'threads': m0['threads'], 'clock': args.clock, 'seeds': seeds,
+            'load_start': min(loads), 'load_end': max(loads), 'host': m0['host'], 'cpus': m0['cpus'],
+            'runs': {n: {k: v for k, v in m.items() if k not in ('config', 'header', 'record_config')} | {'config': m['config']}
+                     for n, m in metas.items()}}
+    # save_curves' {'meta', 'curves'} (load_curves reads it) plus 'runs': the headers and configs records.py checks
+    with atomic_write(out / 'learning_curves.json', 'w') as fh:
+        json.dump({'meta': meta, 'curves': curves, 'runs': run_entries(metas)}, fh, indent=1)
     print(text)
 
 

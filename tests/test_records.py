@@ -180,3 +180,37 @@ def test_default_rows():
     from trm_course.ablations import ABLATIONS
     assert set(ABLATIONS) < set(bac.default_rows()) and 'hrm_mlp_t' not in bac.default_rows()
     assert {'recursion_T1n2', 'recursion_T1n5'} < set(bac.default_rows()) and 'hrm_mlp_t' in bac.rows()
+
+
+# ------------------------------------------------------------------ bench_learning_curves: its runs carry the header
+import bench_learning_curves as blc  # noqa: E402
+
+
+def test_learning_curves_runs_carry_the_header(tmp_path, monkeypatch):
+    """A tiny run of bench_learning_curves.py writes each run's header and resolved config under 'runs', which
+    check_results checks once the file is a record; the format before the header rule fails as a record."""
+    import torch
+    from trm_course.experiments import load_curves
+    from trm_course.sudoku import build_sudoku4_data
+    root = build_sudoku4_data(tmp_path / 'data', n_train=80, n_aug=1, n_test=16, seed=0)   # >= one batch of 64 puzzles
+    monkeypatch.setattr(blc, 'runs', lambda: [('4x4 sudoku4_cpu', 'sudoku4_cpu', lambda: root)])
+    threads = torch.get_num_threads()
+    try: blc.main(['--scratch', '--minutes4', '0.02', '--minutes6', '0', '--eval-seconds', '0.5', '--out', str(tmp_path / 'out')])
+    finally: torch.set_num_threads(threads)
+    path = tmp_path / 'out' / 'learning_curves.json'
+    curves, meta = load_curves(path)                                      # what chapter 17 and readme_rows read
+    assert list(curves) == ['4x4 sudoku4_cpu, seed 0'] and meta['runs']['4x4 sudoku4_cpu, seed 0']['recipe'] == 'sudoku4_cpu'
+    d = json.loads(path.read_text())
+    [run] = d['runs']
+    assert run['header']['scratch'] and {'command', 'commit', 'torch', 'seeds', 'load_start', 'load_end', 'cpu', 'threads'} <= set(run['header'])
+    assert records.config_diff(run['config']) == [] and run['config']['resolved']['seed'] == 0
+    res = tmp_path / 'results'; res.mkdir()
+    def check(doc):
+        (res / 'learning_curves.json').write_text(json.dumps(doc))
+        (res / records.MANIFEST).write_text(json.dumps({'files': {'learning_curves.json': {'status': 'record'}}}))
+        return records.check_results(res)
+    assert any('marked scratch' in p for p in check(d))
+    run['header'] |= {'scratch': False, 'commit': 'abc1234'}             # as if run from a clean tree
+    assert check(d) == []
+    legacy = {'meta': d['meta'], 'curves': d['curves']}                  # the format before the header rule
+    assert any('the header lacks' in p for p in check(legacy))
