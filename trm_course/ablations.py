@@ -204,6 +204,7 @@ def sweep_regimes(runs: list[dict]) -> list[dict]:
                     'runs': sum(r['n_train'] == n and r['steps'] == steps and r['lr'] == lr for r in runs)})
     return out
 
+# %% ../nbs/22_ablations.ipynb #a1b20006b
 # The declared rule that picks the rows which get a learning-rate grid of their own (issue 19's cut: "use TRM's, and
 # tune only rows that diverge", widened to underfitting, which a bad learning rate alone can cause).
 UNDERFIT_TRAIN, TRM_FITS = 0.5, 0.9
@@ -241,6 +242,7 @@ def lr_flags(runs: list[dict], n_train: int, steps: int, min_train: float = UNDE
                         f"while TRM's is {trm:.1%} >= {trm_fits:.0%}")
     return out
 
+# %% ../nbs/22_ablations.ipynb #a1b20006c
 def row_lrs(runs: list[dict], n_train: int, steps: int) -> dict:
     """{row: {'lr', 'own', 'tried', 'shared'}} of the regime (n_train, steps): the lr that a row's reported seeds use.
     TRM and every row without a grid of its own: the shared lr ('shared', TRM's best on val). A row tuned on its own grid
