@@ -25,8 +25,8 @@ held-out puzzles 0-499 = val (every choice), 500-999 = test (reported, evaluated
 lr after warm-up, float32, one thread; EMA weights evaluated with all N_sup=4 steps every --eval-every steps (train
 and val), so the gap has a curve.
 
-Architectures (ARCHS; effective depth = T(n+1) x layers, the layer applications between input and answer in one
-supervision step; TRM's is 12):
+Architectures (ARCHS, defined with the report functions in trm_course.less_is_more, chapter 22a; effective depth =
+T(n+1) x layers, the layer applications between input and answer in one supervision step; TRM's is 12):
 - trm: 2 layers, T=2, n=2 (depth 12; the sweep's TRM row; 155,138 parameters).
 - l4_T1n2: 4 layers, T=1, n=2 (depth 12, 308,738 parameters). With 4 layers, T(n+1) = 3 needs T=1: this network has
   no recursion without gradient (TRM has one); see 'confounds' below.
@@ -86,7 +86,7 @@ commit, torch, CPU, threads, load; the fully resolved TrainConfig; the curve; fi
 what is there. A dirty tree is refused unless --scratch (then the output is not a record).
 """
 from __future__ import annotations
-import argparse, statistics, sys, time
+import argparse, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,24 +95,11 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import bench_ablations_converged as conv
 from records import record_header, finish_header
-from trm_course.ablations import _batches, _pm, format_sweep_curves, read_sweep, sweep_rows
-from trm_course.core import mean_std
-
-# id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in the converged sweep's rows; 'model.x' goes
-# to the model config as it is), `depth` = T(n+1) x layers and `params` as declared (tests/test_less_is_more.py builds each
-# model and checks both)
-ARCHS = {
-    'trm': dict(sweep_rows()['trm'], name='2 layers, T=2, n=2 (TRM)', layers=2, depth=12, params=155_138),
-    'l4_T1n2': dict(name='4 layers, T=1, n=2', train={'layers': 4, 'T': 1, 'n': 2}, switches={}, layers=4, depth=12,
-                    params=308_738),
-    'l2_wide': dict(name='2 layers wide (d=80, MLP 512)', train={'model.hidden_size': 80, 'model.expansion': 5.0},
-                    switches={}, layers=2, depth=12, params=302_978),
-    'l8_T1n1': dict(name='8 layers, T=1, n=1', train={'layers': 8, 'T': 1, 'n': 1}, switches={}, layers=8, depth=16,
-                    params=615_938),
-}
-DEFAULT_ARCHS = ['trm', 'l4_T1n2', 'l2_wide']     # run order within a seed; l8_T1n1 is cut by the budget (docstring)
-DEFAULT_STEPS = {100: 1750, 300: 2000}            # the pilot's plateaus (docstring)
-LR, RETUNE_LRS = 2e-3, [1e-3, 5e-4]
+from trm_course.ablations import _batches, read_sweep
+# The architectures, the plan's defaults and the report live in the library (nbs/22a_less_is_more.ipynb, exported to
+# trm_course/less_is_more.py), so that the chapter reads the record with the same functions that print it here.
+from trm_course.less_is_more import (ARCHS, DEFAULT_ARCHS, DEFAULT_STEPS, LR, RETUNE_LRS, arch_lr,  # noqa: F401
+                                     format_curves, format_table, report, summarise, verdict)
 
 
 def run_arch(arch, seed, n_train, steps, lr, eval_every, header, dtype='float32', compile=False):
@@ -125,14 +112,6 @@ def run_arch(arch, seed, n_train, steps, lr, eval_every, header, dtype='float32'
 def plan(archs, n_trains, seeds) -> list[tuple[str, int, int]]:
     "(arch, N, seed) in run order: N by N, seed by seed, the architectures in the given order."
     return [(arch, n, seed) for n in n_trains for seed in seeds for arch in archs]
-
-
-def arch_lr(runs: list[dict], arch: str, n_train: int, steps: int, lrs) -> float | None:
-    "The first lr of `lrs` at which no logged run of (arch, N, steps) diverged; None if every one did."
-    for lr in lrs:
-        if not any(r['diverged'] for r in runs if (r['row'], r['n_train'], r['steps'], r['lr']) == (arch, n_train, steps, lr)):
-            return lr
-    return None
 
 
 def parse_steps(items) -> dict:
@@ -171,100 +150,6 @@ def sweep(a, runner=run_arch) -> list[dict]:
             conv.append(log, rec); new += 1
         if not new: break
     return read_sweep(log)
-
-
-# ---------------------------------------------------------------------------------------------------- the report
-def summarise(runs: list[dict], lrs=None) -> list[dict]:
-    """One entry per (N, architecture): its lr (`arch_lr` over the logged lrs, in the order LR, RETUNE_LRS), mean ± std
-    over seeds of final train/val/test exact and token accuracy, the gap train - test exact, the paired difference
-    to TRM in test exact and in gap (seed by seed), parameters, depth, cost, and the mean curves over seeds."""
-    lrs = lrs or [LR] + RETUNE_LRS
-    out = []
-    for n, steps in sorted({(r['n_train'], r['steps']) for r in runs}):
-        chosen = {}
-        for arch in ARCHS:
-            lr = arch_lr(runs, arch, n, steps, lrs)
-            xs = {r['seed']: r for r in runs if (r['row'], r['n_train'], r['steps'], r['lr']) == (arch, n, steps, lr)}
-            if lr is None:          # every lr diverged: show the last one, flagged
-                xs = {r['seed']: r for r in runs if (r['row'], r['n_train'], r['steps'], r['lr']) == (arch, n, steps, lrs[-1])}
-            if xs: chosen[arch] = (lr, [xs[s] for s in sorted(xs)])
-        trm = {r['seed']: r for r in chosen.get('trm', (None, []))[1]}
-        gap = lambda r: r['final']['train']['exact'] - r['final']['test']['exact']
-        for arch, (lr, xs) in chosen.items():
-            d = {'arch': arch, 'name': ARCHS[arch]['name'], 'n_train': n, 'steps': steps, 'lr': lr, 'retuned': lr != lrs[0],
-                 'diverged': lr is None, 'seeds': [r['seed'] for r in xs], 'epochs': xs[0]['epochs'], 'params': xs[0]['params'],
-                 'depth': xs[0]['net_calls']['depth'], 'layer_calls': xs[0]['net_calls']['layers'],
-                 'grad_layers': xs[0]['net_calls']['grad_layers'], 'cpu_train_s': mean_std([r['cpu_train_s'] for r in xs]),
-                 'cpu_s': mean_std([r['cpu_train_s'] + r['cpu_eval_s'] for r in xs]),
-                 'commits': sorted({r['header']['commit'] for r in xs})}
-            for split in ('train', 'val', 'test'):
-                for m in ('exact', 'token'): d[f'{split}_{m}'] = mean_std([r['final'][split][m] for r in xs])
-            d['gap'] = mean_std([gap(r) for r in xs])
-            d['diff'] = {r['seed']: r['final']['test']['exact'] - trm[r['seed']]['final']['test']['exact']
-                         for r in xs if r['seed'] in trm}
-            d['diff_ms'] = mean_std(list(d['diff'].values()))
-            d['gap_diff_ms'] = mean_std([gap(r) - gap(trm[r['seed']]) for r in xs if r['seed'] in trm])
-            d['best_val'] = mean_std([max(p['val_exact'] for p in r['curve']) for r in xs])
-            steps_seen = sorted({p['step'] for r in xs for p in r['curve']})
-            d['curve'] = [{'step': s, **{k: statistics.fmean(p[k] for r in xs for p in r['curve'] if p['step'] == s)
-                                         for k in ('train_exact', 'val_exact')},
-                           'seeds': sum(p['step'] == s for r in xs for p in r['curve'])} for s in steps_seen]
-            out.append(d)
-    return out
-
-
-def verdict(d: dict, min_seeds: int = 3) -> str:
-    "Less is more for this row: TRM's test exact above the row's on every paired seed (>= `min_seeds`)."
-    if d['arch'] == 'trm': return ''
-    diffs = list(d['diff'].values())
-    if len(diffs) < min_seeds: return f'not yet measured ({len(diffs)} of {min_seeds} seeds)'
-    if all(x < 0 for x in diffs): return 'holds (TRM better on every seed)'
-    if all(x > 0 for x in diffs): return 'does not hold (this row better on every seed)'
-    return 'not shown (the sign differs between seeds)'
-
-
-def format_table(summary: list[dict]) -> str:
-    "Per N: each architecture's parameters, depth, final train/val/test exact, the gap, the paired differences to TRM."
-    out = []
-    for n in sorted({d['n_train'] for d in summary}):
-        ds = [d for d in summary if d['n_train'] == n]
-        out.append(f"## 6x6 Sudoku, N={n} base puzzles x 21 copies, {ds[0]['steps']} steps ({ds[0]['epochs']} epochs); "
-                   f"commits {sorted({c for d in ds for c in d['commits']})}")
-        out.append(f"{'architecture':<30} {'params':>8} {'depth':>5} {'grad':>4} {'lr':>6} {'train exact':>12} "
-                   f"{'val exact':>12} {'test exact':>12} {'test token':>12} {'gap tr-te':>12} {'test - TRM':>12} "
-                   f"{'gap - TRM':>12} {'CPU s/run':>9} seeds  less is more?")
-        for d in ds:
-            k = len(d['seeds'])
-            pm = lambda key, d=d, k=k: _pm(d[key], k)
-            sd = lambda ms, d=d: (f'{100 * ms[0]:+5.1f} ± ' + (f'{100 * ms[1]:4.1f}' if len(d['diff']) > 1 else '   -')
-                                  if d['diff'] and d['arch'] != 'trm' else '-')
-            out.append(f"{d['name']:<30} {d['params']:8,d} {d['depth']:5d} {d['grad_layers']:4d} {d['lr'] or float('nan'):6g} "
-                       f"{pm('train_exact'):>12} {pm('val_exact'):>12} {pm('test_exact'):>12} {pm('test_token'):>12} "
-                       f"{pm('gap'):>12} {sd(d['diff_ms']):>12} {sd(d['gap_diff_ms']):>12} {d['cpu_s'][0]:9.0f} "
-                       f"{','.join(map(str, d['seeds'])):5s}  {verdict(d)}"
-                       + (' RE-TUNED (diverged at a higher lr)' if d['retuned'] else '') + (' DIVERGED' if d['diverged'] else ''))
-        out.append('')
-    out.append('# exact/token: % of puzzles/cells right after all N_sup=4 steps (EMA weights); mean ± sample std over seeds. '
-               'val = held-out puzzles 0-499, test = 500-999 (reported). depth = T(n+1) x layers; grad = layer '
-               'applications the backward pass goes through per step. gap = train - test exact; test - TRM and '
-               'gap - TRM: paired by seed (points). CPU s/run: training + evaluation, 1 thread.')
-    return '\n'.join(out)
-
-
-def format_curves(summary: list[dict]) -> str:
-    "The generalisation-gap curves: per N and architecture, mean over seeds of train / val exact (%) at each evaluation."
-    out = ['# curves (mean over seeds) step: train/val exact %, gap']
-    for d in summary:
-        pts = ' '.join(f"{p['step']}:{100 * p['train_exact']:.1f}/{100 * p['val_exact']:.1f}"
-                       f"({100 * (p['train_exact'] - p['val_exact']):+.0f})" for p in d['curve'])
-        out.append(f"N={d['n_train']} {d['name']} (seeds {len(d['seeds'])}): {pts}")
-    return '\n'.join(out)
-
-
-def report(runs: list[dict]) -> str:
-    if not runs: return '(no finished runs in the log)'
-    s = summarise(runs)
-    return '\n'.join([format_table(s), '', format_curves(s), '', '# each run', format_sweep_curves(runs)])
 
 
 # ---------------------------------------------------------------------------------------------------- the estimate
