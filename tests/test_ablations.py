@@ -178,6 +178,17 @@ def test_direction_needs_three_seeds_of_the_papers_sign():
     assert 'reproduces' in line and '(not in the paper)' in direction_sentence(direction(s['recursion_T1n2']))
 
 
+def test_a_row_that_does_not_learn_gets_sign_only():
+    "A row below TRM on every seed that does not fit its own training puzzles is not the paper's effect: 'sign only'."
+    runs = [r for r in _log() if r['row'] != 'attention']
+    runs += [_run('attention', s, 0.0, train=t) for s, t in enumerate([0.0, 0.1, 0.6])]     # mean train 0.233 < 0.5
+    att = next(d for d in summarise_sweep(runs) if d['row'] == 'attention')
+    v = direction(att)['verdict']
+    assert v.startswith('sign only: the row does not learn (train exact 23.3% < 50%)'), v
+    fits = [r for r in runs if r['row'] != 'attention'] + [_run('attention', s, 0.0, train=0.6) for s in range(3)]
+    assert direction(next(d for d in summarise_sweep(fits) if d['row'] == 'attention'))['verdict'] == 'reproduces'
+
+
 def test_sweep_tables_and_figures(tmp_path):
     runs = _log()
     summary = summarise_sweep(runs)

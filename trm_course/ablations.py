@@ -514,7 +514,9 @@ def plot_sweep_curves(summary: list[dict], path=None, title: str | None = None):
 def direction(d: dict, min_seeds: int = 3) -> dict:
     """Does row `d` (a summarise_sweep entry) move test exact the way the paper's Table 1 does, relative to TRM?
     'reproduces' only when the paired difference has the paper's sign on every seed and there are >= `min_seeds`;
-    rows without a paper number (EXTRA_ROWS) get verdict None."""
+    a row with the paper's sign whose mean train exact is below UNDERFIT_TRAIN does not learn its own training puzzles:
+    its loss is a failure to learn, not the paper's effect, and its verdict says so ('sign only'). Rows without a
+    paper number (EXTRA_ROWS) get verdict None."""
     diffs, k = list(d['diff'].values()), len(d['diff'])
     out = {'row': d['row'], 'name': d['name'], 'paper_row': d['paper_row'], 'seeds': k, 'diff': d['diff_ms'],
            'gap_diff': d['gap_diff'], 'paper_diff': None, 'verdict': None}
@@ -523,7 +525,10 @@ def direction(d: dict, min_seeds: int = 3) -> dict:
     sign = math.copysign(1, paper_diff)
     out['paper_diff'] = paper_diff
     if k < min_seeds: out['verdict'] = f'not yet measured ({k} of {min_seeds} seeds)'
-    elif all(sign * x > 0 for x in diffs): out['verdict'] = 'reproduces'
+    elif all(sign * x > 0 for x in diffs):
+        underfit = d['train_exact'][0] < UNDERFIT_TRAIN
+        out['verdict'] = (f"sign only: the row does not learn (train exact {100 * d['train_exact'][0]:.1f}% < "
+                          f"{UNDERFIT_TRAIN:.0%}), so its loss is not the paper's effect") if underfit else 'reproduces'
     elif all(sign * x < 0 for x in diffs): out['verdict'] = 'does not reproduce (the opposite on every seed)'
     else: out['verdict'] = 'does not reproduce (the sign differs between seeds)'
     return out
