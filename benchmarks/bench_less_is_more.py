@@ -95,7 +95,7 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import bench_ablations_converged as conv
 from records import record_header, finish_header
-from trm_course.ablations import _batches, read_sweep
+from trm_course.ablations import endless_batches, read_sweep
 # The architectures, the plan's defaults and the report live in the library (nbs/22a_less_is_more.ipynb, exported to
 # trm_course/less_is_more.py), so that the chapter reads the record with the same functions that print it here.
 from trm_course.less_is_more import (ARCHS, DEFAULT_ARCHS, DEFAULT_STEPS, LR, RETUNE_LRS, arch_lr,  # noqa: F401
@@ -161,7 +161,7 @@ def time_arch(arch: str, n_train: int = 100, steps: int = 8, warm: int = 2) -> d
     sets = conv.eval_sets(data)
     cfg, build, _ = conv.run_config(arch, 0, LR, warm + steps, data, tempfile.mkdtemp(prefix='trm-lim-'), spec=ARCHS[arch])
     tr = Trainer(cfg, verbose=False, build=build)
-    batches = _batches(tr)                # epoch after epoch, checked (N=100: 3 batches an epoch)
+    batches = endless_batches(tr)         # epoch after epoch, checked (N=100: 3 batches an epoch)
     for _ in range(warm): tr.train_step(next(batches))
     c = time.process_time()
     for _ in range(steps): tr.train_step(next(batches))

@@ -13,7 +13,8 @@ PKG = Path(__file__).resolve().parents[1] / 'trm_course'
 LAYERS = [('core',), ('grids', 'arc', 'sudoku', 'maze', 'arc_data', 'dataset', 'loading'),
           ('layers', 'network', 'recursion', 'supervision', 'halting', 'reference', 'hrm', 'tiny'),
           ('ema', 'optim', 'recipes', 'train', 'checkpoint'),
-          ('experiments', 'maze_experiments', 'arc_eval', 'watch', 'ablations', 'test_time', 'zoo', 'quickstart'), ('cli',)]
+          ('experiments', 'maze_experiments', 'arc_eval', 'watch', 'ablations', 'less_is_more', 'test_time', 'zoo',
+           'quickstart'), ('cli',)]
 LAYER = {m: i for i, mods in enumerate(LAYERS) for m in mods}
 
 

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['ABLATIONS', 'EXTRA_ROWS', 'SWEEP_DATA', 'SWEEP_VAL', 'SWEEP_TEST', 'UNDERFIT_TRAIN', 'TRM_FITS', 'LR_RULE',
            'sweep_rows', 'ablation_id', 'ablation_data', 'ablation_config', 'ablation_net_calls', 'sweep_data',
-           'sweep_eval_sets', 'run_ablation', 'read_sweep', 'lr_grid', 'sweep_regimes', 'lr_flags', 'row_lrs',
-           'plateau_step', 'choose_regime', 'summarise_sweep', 'equal_compute', 'format_sweep', 'format_lr_check',
-           'format_compute', 'format_sweep_curves', 'sweep_report', 'sweep_markdown', 'plot_sweep', 'plot_sweep_curves',
-           'direction', 'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations',
-           'save_ablations', 'load_ablations']
+           'sweep_eval_sets', 'endless_batches', 'run_ablation', 'read_sweep', 'lr_grid', 'sweep_regimes', 'lr_flags',
+           'row_lrs', 'plateau_step', 'choose_regime', 'summarise_sweep', 'equal_compute', 'format_pm', 'format_sweep',
+           'format_lr_check', 'format_compute', 'format_sweep_curves', 'sweep_report', 'sweep_markdown', 'plot_sweep',
+           'plot_sweep_curves', 'direction', 'direction_sentence', 'summarise', 'format_ablations', 'ablation_title',
+           'plot_ablations', 'save_ablations', 'load_ablations']
 
 # %% ../nbs/22_ablations.ipynb #eb020195
 import dataclasses, json, math, statistics, tempfile, time
@@ -131,7 +131,7 @@ def _evaluate(tr, n: int) -> dict:
     res = tr.evaluate(max_examples=n)
     return {'exact': res['exact_accuracy'], 'token': res['accuracy'], 'count': res['count']}
 
-def _batches(tr):
+def endless_batches(tr):
     "The trainer's host batches, checked, epoch after epoch (as `Trainer.fit` draws them)."
     while True:
         for b in tr.batches():
@@ -154,7 +154,7 @@ def run_ablation(row: str, seed: int = 0, cpu_seconds: float | None = 90, steps:
     tr = Trainer(cfg.replace(max_steps=10 * (steps or 10_000)), verbose=False, build=build)
     rec = {'row': rid, 'seed': seed, 'steps_goal': steps, 'cpu_goal': cpu_seconds, 'threads': torch.get_num_threads(),
            'net_calls': net_calls(tr.model.model.cfg), 'params': sum(p.numel() for p in tr.model.parameters())}
-    cpu, batches = 0.0, _batches(tr)
+    cpu, batches = 0.0, endless_batches(tr)
     while not ((steps is None or tr.step >= steps) and (cpu_seconds is None or cpu >= cpu_seconds)):
         c = time.process_time()
         tr.train_step(next(batches))
@@ -348,7 +348,7 @@ def equal_compute(summary: list[dict], budget: int | None = None) -> list[dict]:
     return summary
 
 # %% ../nbs/22_ablations.ipynb #a1b2000c
-def _pm(ms, n: int = 2) -> str:
+def format_pm(ms, n: int = 2) -> str:
     "'mean ± std' in %; '-' for the std of one seed, '-' alone for no value."
     if math.isnan(ms[0]): return '-'
     return f'{100 * ms[0]:5.1f} ± ' + (f'{100 * ms[1]:4.1f}' if n > 1 else '   -')
@@ -365,7 +365,7 @@ def format_sweep(summary: list[dict]) -> str:
     lines = [head]
     for d in summary:
         paper = f"{d['paper']:5.1f}" if d['paper'] is not None else '    -'
-        pm = lambda k, d=d: _pm(d[k], len(d['seeds']))
+        pm = lambda k, d=d: format_pm(d[k], len(d['seeds']))
         diff = f"{100 * d['diff_ms'][0]:+5.1f} ± " + (f"{100 * d['diff_ms'][1]:4.1f}" if len(d['diff']) > 1 else '   -')
         lines.append(f"{d['name']:<22} {paper} {pm('train_exact'):>12} {pm('val_exact'):>12} {pm('test_exact'):>12} "
                      f"{pm('train_token'):>12} {pm('test_token'):>12} {pm('gap'):>12} "
@@ -403,8 +403,8 @@ def format_compute(summary: list[dict]) -> str:
     for d in summary:
         n = len(d['seeds'])
         lines.append(f"{d['name']:<22} {d['calls']:10d} {d['layer_calls']:11d} {d['depth']:5d} "
-                     f"{d['steps'] * d['layer_calls']:15,d} {_pm(d['val_exact'], n):>22} "
-                     f"{d['ec_bound'] + _pm(d['ec_val_exact'], n).strip():>24} {d['ec_step'] or '-':>7} {d['cpu_train_s'][0]:9.0f}")
+                     f"{d['steps'] * d['layer_calls']:15,d} {format_pm(d['val_exact'], n):>22} "
+                     f"{d['ec_bound'] + format_pm(d['ec_val_exact'], n).strip():>24} {d['ec_step'] or '-':>7} {d['cpu_train_s'][0]:9.0f}")
     return '\n'.join(lines)
 
 def format_sweep_curves(runs: list[dict]) -> str:

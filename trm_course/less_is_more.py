@@ -11,7 +11,7 @@ __all__ = ['ARCHS', 'DEFAULT_ARCHS', 'DEFAULT_STEPS', 'LR', 'RETUNE_LRS', 'SEEDS
 import math, statistics, tempfile, time
 
 from .core import mean_std, recorded_result, save_figure
-from .ablations import _batches, _pm, format_sweep_curves, read_sweep, sweep_rows
+from .ablations import endless_batches, format_pm, format_sweep_curves, read_sweep, sweep_rows
 
 # %% ../nbs/22a_less_is_more.ipynb #2762e9d5
 # id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in chapter 22's rows; 'model.x' goes to the
@@ -175,7 +175,7 @@ def format_table(summary: list[dict]) -> str:
                    f"{'gap - TRM':>12} {'CPU s/run':>9} seeds  less is more?")
         for d in ds:
             k = len(d['seeds'])
-            pm = lambda key, d=d, k=k: _pm(d[key], k)
+            pm = lambda key, d=d, k=k: format_pm(d[key], k)
             sd = lambda ms, d=d: (f'{100 * ms[0]:+5.1f} ± ' + (f'{100 * ms[1]:4.1f}' if len(d['diff']) > 1 else '   -')
                                   if d['diff'] and d['arch'] != 'trm' else '-')
             out.append(f"{d['name']:<30} {d['params']:8,d} {d['depth']:5d} {d['grad_layers']:4d} {d['lr'] or float('nan'):6g} "
@@ -239,7 +239,7 @@ def train_losses(arch: str, steps: int, data, seed: int = 0, lr: float = LR) -> 
     from trm_course.train import Trainer
     cfg, build, _ = arch_config(arch, seed=seed, data=data, lr=lr, steps=steps)
     tr = Trainer(cfg, verbose=False, build=build)
-    batches, losses, cpu = _batches(tr), [], 0.0
+    batches, losses, cpu = endless_batches(tr), [], 0.0
     for _ in range(steps):
         c = time.process_time()
         m = tr.train_step(next(batches))
