@@ -41,9 +41,24 @@ def _train_args(data: Path, run: Path, *extra) -> list[str]:
             'eval_max_examples=16', 'global_batch_size=16', 'log_every=2', 'progress=false', *extra]
 
 
+def _sigint_as_in_a_terminal():
+    """Give the child SIGINT at its default, as a terminal starts a command. A shell's background job (`cmd &`, nohup)
+    inherits SIGINT *ignored*, and the trainer keeps an ignored SIGINT ignored on purpose (the user asked for that);
+    so without this the tests below would pass or fail with the way the test run itself was started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args, tmp: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, '-c', CLI, *args], cwd=tmp, env=_env(tmp),
+    return subprocess.Popen([sys.executable, '-c', CLI, *args], cwd=tmp, env=_env(tmp), preexec_fn=_sigint_as_in_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def sigint_default():
+    "SIGINT raises KeyboardInterrupt in this process for the test (as in a terminal or a notebook), whatever it inherited."
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 def _logged_step(run: Path) -> int:
@@ -145,7 +160,7 @@ def test_rerun_without_resume_is_refused(data, tmp_path, capsys):
     assert [r['step'] for r in read_log(run / 'log.jsonl') if r['kind'] == 'train'] == [2, 4]
 
 
-def test_python_api_if_exists_and_interrupt(data, tmp_path):
+def test_python_api_if_exists_and_interrupt(data, tmp_path, sigint_default):
     "The API: `if_exists` decides about an earlier run; a signal inside `fit` saves the step and raises TrainingInterrupted."
     import torch
     from trm_course.recipes import get_recipe
@@ -219,7 +234,8 @@ def test_torchrun_two_processes_one_checkpoint_every_rank_exits(data, tmp_path):
     args = _train_args(data, run)[1:]
     p = subprocess.Popen([str(torchrun), '--standalone', '--nproc-per-node', '2', '-m', 'trm_course.cli', 'train', *args],
                          cwd=tmp_path, env=_env(tmp_path) | {'TRM_DEVICE': 'cpu'}, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+                         stderr=subprocess.PIPE, text=True, start_new_session=True,
+                         preexec_fn=_sigint_as_in_a_terminal)
     try:
         t0 = time.time()
         while p.poll() is None and _logged_step(run) < 6 and time.time() - t0 < 300: time.sleep(0.02)
