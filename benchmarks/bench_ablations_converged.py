@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 from records import record_header, finish_header, config_record, load_average
 
 from trm_course.ablations import (EXTRA_ROWS, SWEEP_DATA, SWEEP_TEST, SWEEP_VAL, choose_regime, lr_grid,  # noqa: F401
-                                  plateau_step, read_sweep, sweep_data, sweep_eval_sets, sweep_report, sweep_rows,
+                                  plateau_step, read_sweep, sweep_config, sweep_data, sweep_eval_sets, sweep_report, sweep_rows,
                                   format_sweep_curves, lr_flags)
 
 RECIPE = 'sudoku6_cpu'
@@ -91,17 +91,10 @@ def eval_sets(root: Path) -> dict:
 # ---------------------------------------------------------------------------------------------------- one run
 def run_config(row: str, seed: int, lr: float, steps: int, data: Path, out_dir: str, dtype: str = 'float32',
                compile: bool = False, spec: dict | None = None):
-    """(TrainConfig, build, overrides): recipe sudoku6_cpu + the row's changes + this sweep's settings. `spec`: the row's
-    definition ({'train': ..., 'switches': ...}, as in rows()) when it is not one of rows() (bench_less_is_more.py)."""
-    from trm_course.recipes import get_recipe
-    from trm_course.hrm import variant_builder
-    r = rows()[row] if spec is None else spec
-    overrides = {'data': str(data), 'out_dir': out_dir, 'seed': seed, 'lr': lr, 'max_steps': steps,
-                 'dtype': dtype, 'compile': compile, 'eval_batch_size': 250, 'progress': False}
-    overrides |= {(f'model.{k}' if k in ('T', 'n', 'layers', 'mlp_t', 'pos_encodings') else k): v for k, v in r['train'].items()}
-    cfg = get_recipe(RECIPE).replace(**overrides)
-    if cfg.lr_min_ratio != 1.0: raise ValueError('the sweep needs a constant lr after warm-up (lr_min_ratio=1.0)')
-    return cfg, variant_builder(**r['switches']), overrides
+    """(TrainConfig, build, overrides): recipe sudoku6_cpu + the row's changes + this sweep's settings
+    (trm_course.ablations.sweep_config, which chapters 22 and 22a build their runs with). `spec`: the row's definition
+    ({'train': ..., 'switches': ...}, as in rows()) when it is not one of rows() (bench_less_is_more.py)."""
+    return sweep_config(rows()[row] if spec is None else spec, seed, data, lr, steps, out_dir, dtype, compile)
 
 
 def evaluate(tr, sets: dict, batch: int = 250) -> dict:

@@ -349,3 +349,30 @@ def test_tune_rows_flagged_tunes_what_phase_2_flags(tmp_path):
     calls = []
     bac.sweep(_args(tmp_path, '--tune-rows', 'flagged'), runner=_fake_trainer(calls))
     assert calls[-3:] == [('attention', 0, 1e-3), ('attention', 0, 4e-3), ('attention', 1, 4e-3)] and len(calls) == 11
+
+
+@pytest.mark.parametrize('record, rows_not_run', [('ablations_converged.jsonl', {'hrm_mlp_t'}),
+                                                   ('less_is_more.jsonl', {'l8_T1n1'})])
+def test_sweep_config_rebuilds_every_recorded_config(record, rows_not_run):
+    """`sweep_config` (which bench_ablations_converged.run_config and less_is_more.arch_config call) gives every recorded
+    run of chapters 22 and 22a exactly its stored `overrides` (keys, order, values), its resolved TrainConfig and its
+    network calls, so a refactor of the config code cannot change a recorded configuration unnoticed."""
+    from trm_course.ablations import read_sweep, sweep_config, sweep_rows
+    from trm_course.hrm import VariantConfig, net_calls
+    from trm_course.less_is_more import ARCHS
+    path = recorded_result(record)
+    if path is None: pytest.skip(f'no recorded {record}')
+    specs = sweep_rows() if record.startswith('ablations') else ARCHS
+    runs = read_sweep(path)
+    assert runs
+    for r in runs:
+        stored = r['config']
+        spec = specs[r['row']]
+        cfg, _, over = sweep_config(spec, r['seed'], stored['overrides']['data'], r['lr'], r['steps'],
+                                    stored['overrides']['out_dir'], r['dtype'], r['compile'])
+        where = f"{record}: {r['row']} seed {r['seed']} lr {r['lr']}"
+        assert stored['recipe'] == 'sudoku6_cpu', where
+        assert list(json.loads(json.dumps(over)).items()) == list(stored['overrides'].items()), where
+        assert json.loads(json.dumps(cfg.to_dict(flat=True))) == stored['resolved'], where
+        assert net_calls(VariantConfig.from_trm(cfg.model, **spec['switches'])) == r['net_calls'], where
+    assert set(specs) - {r['row'] for r in runs} <= rows_not_run       # every other row is checked against a record

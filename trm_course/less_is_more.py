@@ -11,7 +11,7 @@ __all__ = ['ARCHS', 'DEFAULT_ARCHS', 'DEFAULT_STEPS', 'LR', 'RETUNE_LRS', 'SEEDS
 import math, statistics, tempfile, time
 
 from .core import mean_std, recorded_result, save_figure
-from .ablations import endless_batches, format_pm, format_sweep_curves, read_sweep, sweep_rows
+from .ablations import endless_batches, format_pm, format_sweep_curves, read_sweep, sweep_config, sweep_rows
 
 # %% ../nbs/22a_less_is_more.ipynb #2762e9d5
 # id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in chapter 22's rows; 'model.x' goes to the
@@ -37,22 +37,14 @@ def effective_depth(T: int, n: int, layers: int) -> int:
     return T * (n + 1) * layers
 
 # %% ../nbs/22a_less_is_more.ipynb #812f9f32
-_MODEL_KEYS = ('T', 'n', 'layers', 'mlp_t', 'pos_encodings')
-
 def arch_config(arch, seed: int = 0, data='unused', lr: float = LR, steps: int = DEFAULT_STEPS[100], out_dir=None,
                 dtype: str = 'float32', compile: bool = False):
-    """(TrainConfig, build, overrides) of one run of `arch` (an ARCHS id, or a dict shaped like its entries): recipe
-    `sudoku6_cpu` with the architecture's changes and the experiment's settings, as the benchmark builds its runs."""
-    from trm_course.recipes import get_recipe
-    from trm_course.hrm import variant_builder
+    """(TrainConfig, build, overrides) of one run of `arch` (an ARCHS id, or a dict shaped like its entries): chapter
+    22's `sweep_config` (recipe `sudoku6_cpu`, the architecture's changes, the sweep's settings), as the benchmark builds
+    its runs."""
     a = ARCHS[arch] if isinstance(arch, str) else arch
     out_dir = out_dir or tempfile.mkdtemp(prefix='trm-less-is-more-')
-    overrides = {'data': str(data), 'out_dir': str(out_dir), 'seed': seed, 'lr': lr, 'max_steps': steps,
-                 'dtype': dtype, 'compile': compile, 'eval_batch_size': 250, 'progress': False}
-    overrides |= {(f'model.{k}' if k in _MODEL_KEYS else k): v for k, v in a['train'].items()}
-    cfg = get_recipe(RECIPE).replace(**overrides)
-    if cfg.lr_min_ratio != 1.0: raise ValueError('arch_config: the experiment needs a constant lr after warm-up')
-    return cfg, variant_builder(**a['switches']), overrides
+    return sweep_config(a, seed, data, lr, steps, out_dir, dtype, compile, who='arch_config')
 
 def count_params(arch, data) -> int:
     "Weights of `arch`'s model as a run on `data` builds it (chapter 15's trainer; nothing is trained)."
