@@ -6,10 +6,11 @@
 __all__ = ['ABLATIONS', 'EXTRA_ROWS', 'SWEEP_RECIPE', 'SWEEP_DATA', 'SWEEP_VAL', 'SWEEP_TEST', 'UNDERFIT_TRAIN', 'TRM_FITS',
            'LR_RULE', 'sweep_rows', 'ablation_id', 'ablation_data', 'sweep_config', 'ablation_config',
            'ablation_net_calls', 'sweep_data', 'sweep_eval_sets', 'endless_batches', 'run_ablation', 'read_sweep',
-           'lr_grid', 'sweep_regimes', 'lr_flags', 'row_lrs', 'plateau_step', 'choose_regime', 'summarise_sweep',
-           'equal_compute', 'format_pm', 'format_sweep', 'format_lr_check', 'format_compute', 'format_sweep_curves',
-           'sweep_report', 'sweep_markdown', 'plot_sweep', 'plot_sweep_curves', 'direction', 'direction_sentence',
-           'summarise', 'format_ablations', 'ablation_title', 'plot_ablations', 'save_ablations', 'load_ablations']
+           'lr_grid', 'sweep_regimes', 'lr_flags', 'row_lrs', 'plateau_step', 'choose_regime', 'row_stats',
+           'summarise_sweep', 'equal_compute', 'format_pm', 'format_sweep', 'format_lr_check', 'format_compute',
+           'format_sweep_curves', 'sweep_report', 'sweep_markdown', 'plot_sweep', 'plot_sweep_curves', 'direction',
+           'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations', 'save_ablations',
+           'load_ablations']
 
 # %% ../nbs/22_ablations.ipynb #eb020195
 import dataclasses, json, math, statistics, tempfile, time
@@ -301,12 +302,34 @@ def choose_regime(pilot: list[dict], min_val: float = 0.6, min_steps: int = 1000
                     f'at most {max_steps} (budget)',
             'pilot_cpu_s_per_step': round(pick['cpu_train_s'] / max(pick['step_reached'], 1), 4)}
 
+# %% ../nbs/22_ablations.ipynb #dff844b2
+def row_stats(xs: list[dict], trm: dict) -> dict:
+    """The statistics of one row (or architecture) over its seeds, as chapters 22 and 22a report them. `xs`: its runs,
+    one per seed, in seed order; `trm`: {seed: TRM's run} to pair them with. Mean ± sample std over the seeds of final
+    train/val/test exact and token accuracy and of the gap train - test exact, each seed's exact ('by_seed'), the
+    paired differences row - TRM, seed by seed, in test exact ('diff') and in gap ('gap_diff'), their mean ± std
+    ('diff_ms', 'gap_diff_ms'), TRM's test exact over the paired seeds, training CPU s, commits, each seed's curve."""
+    gap = lambda r: r['final']['train']['exact'] - r['final']['test']['exact']
+    paired = [r for r in xs if r['seed'] in trm]
+    d = {'seeds': [r['seed'] for r in xs], 'epochs': xs[0]['epochs'],
+         'cpu_train_s': mean_std([r['cpu_train_s'] for r in xs]), 'commits': sorted({r['header']['commit'] for r in xs})}
+    for split in ('train', 'val', 'test'):
+        for m in ('exact', 'token'): d[f'{split}_{m}'] = mean_std([r['final'][split][m] for r in xs])
+    d['gap'] = mean_std([gap(r) for r in xs])
+    d['by_seed'] = {r['seed']: {s: r['final'][s]['exact'] for s in ('train', 'val', 'test')} for r in xs}
+    d['diff'] = {r['seed']: r['final']['test']['exact'] - trm[r['seed']]['final']['test']['exact'] for r in paired}
+    d['gap_diff'] = {r['seed']: gap(r) - gap(trm[r['seed']]) for r in paired}
+    d['diff_ms'], d['gap_diff_ms'] = mean_std(d['diff'].values()), mean_std(d['gap_diff'].values())
+    d['trm_test_exact'] = mean_std([trm[r['seed']]['final']['test']['exact'] for r in paired])
+    d['curves'] = {r['seed']: r['curve'] for r in xs}
+    return d
+
 # %% ../nbs/22_ablations.ipynb #a1b2000a
 def summarise_sweep(runs: list[dict], n_train: int | None = None, steps: int | None = None) -> list[dict]:
     """One entry per row (sweep_rows() order) of one regime (default: the one with the most runs), each row at its own
     lr (`row_lrs`: the shared one unless the row was tuned on its own grid): mean ± std over the seeds at that lr of
     final train/val/test exact and token accuracy, the gap train - test exact, the paired difference row - TRM in test
-    exact seed by seed ('diff'), the cost (network calls), and the val curves. Runs of a row at another lr are never
+    exact seed by seed ('diff'; `row_stats`), the cost (network calls), and the val curves. Runs of a row at another lr are never
     in its mean: 'other_lr' lists them (seed, lr), except the seed-0 grid runs of TRM and of tuned rows ('lr_tried').
     'lr_flag': why `lr_flags` flags the row for a tune (None if it does not)."""
     regs = [g for g in sweep_regimes(runs) if n_train in (None, g['n_train']) and steps in (None, g['steps'])]
@@ -328,19 +351,9 @@ def summarise_sweep(runs: list[dict], n_train: int | None = None, steps: int | N
         k = xs[0]['net_calls']
         d = {'row': rid, 'name': row['name'], 'paper_row': row['paper_row'], 'paper': row.get('paper'),
              'n_train': g['n_train'], 'n_aug': xs[0]['n_aug'], 'steps': g['steps'], 'lr': lrs[rid]['lr'],
-             'epochs': xs[0]['epochs'], 'seeds': [r['seed'] for r in xs], 'calls': k['forward'],
-             'layer_calls': k['layers'], 'depth': k['depth'], 'diverged': any(r['diverged'] for r in xs),
-             'cpu_train_s': mean_std([r['cpu_train_s'] for r in xs]), 'commits': sorted({r['header']['commit'] for r in xs})}
-        for split in ('train', 'val', 'test'):
-            for m in ('exact', 'token'): d[f'{split}_{m}'] = mean_std([r['final'][split][m] for r in xs])
-        d['gap'] = mean_std([r['final']['train']['exact'] - r['final']['test']['exact'] for r in xs])
-        d['by_seed'] = {r['seed']: {s: r['final'][s]['exact'] for s in ('train', 'val', 'test')} for r in xs}
-        d['diff'] = {r['seed']: r['final']['test']['exact'] - trm[r['seed']]['final']['test']['exact']
-                     for r in xs if r['seed'] in trm}
-        d['diff_ms'] = mean_std(list(d['diff'].values()))
-        gap = lambda r: r['final']['train']['exact'] - r['final']['test']['exact']
-        d['gap_diff'] = mean_std([gap(r) - gap(trm[r['seed']]) for r in xs if r['seed'] in trm])
-        d['curves'] = {r['seed']: r['curve'] for r in xs}
+             'calls': k['forward'], 'layer_calls': k['layers'], 'depth': k['depth'],
+             'diverged': any(r['diverged'] for r in xs)} | row_stats(xs, trm)
+        d['gap_diff'] = d['gap_diff_ms']        # here: (mean, std) of the paired gap differences, as `direction` reads it
         d |= {'lr_shared': g['lr'], 'lr_own': lrs[rid]['own'], 'lr_tried': lrs[rid]['tried'], 'lr_flag': flags.get(rid),
               'other_lr': sorted(other.get(rid, ()))}
         out.append(d)

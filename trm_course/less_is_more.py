@@ -11,7 +11,7 @@ __all__ = ['ARCHS', 'DEFAULT_ARCHS', 'DEFAULT_STEPS', 'LR', 'RETUNE_LRS', 'SEEDS
 import math, statistics, tempfile, time
 
 from .core import mean_std, recorded_result, save_figure
-from .ablations import endless_batches, format_pm, format_sweep_curves, read_sweep, sweep_config, sweep_rows
+from .ablations import endless_batches, format_pm, format_sweep_curves, read_sweep, row_stats, sweep_config, sweep_rows
 
 # %% ../nbs/22a_less_is_more.ipynb #2762e9d5
 # id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in chapter 22's rows; 'model.x' goes to the
@@ -80,7 +80,9 @@ def read_record(path=None) -> list[dict]:
     return [] if path is None else read_sweep(path)
 
 def arch_lr(runs: list[dict], arch: str, n_train: int, steps: int, lrs=None) -> float | None:
-    "The first lr of `lrs` (default LR, then RETUNE_LRS) at which no logged run of (arch, N, steps) diverged; None if all did."
+    """The first lr of `lrs` (default LR, then RETUNE_LRS) at which no logged run of (arch, N, steps) diverged; None if
+    all did. This experiment's own rule, not chapter 22's `LR_RULE` (`row_lrs`: a row that diverges or underfits gets an
+    lr grid, chosen on val): here only a divergence moves an architecture, to the next lr of the list, unchosen on val."""
     for lr in lrs or [LR] + RETUNE_LRS:
         if not any(r['diverged'] for r in runs if (r['row'], r['n_train'], r['steps'], r['lr']) == (arch, n_train, steps, lr)):
             return lr
@@ -112,9 +114,9 @@ def format_coverage(cov: list[dict]) -> str:
 def summarise(runs: list[dict], lrs=None) -> list[dict]:
     """One entry per (N, architecture) in ARCHS order, at the architecture's lr (`arch_lr`): mean ± std over seeds of
     final train/val/test exact and token accuracy, the gap train - test exact, the paired differences to TRM in test
-    exact ('diff') and in gap ('gap_diff'), seed by seed, TRM's test exact over the paired seeds, cost, mean curves."""
+    exact ('diff') and in gap ('gap_diff'), seed by seed, TRM's test exact over the paired seeds (chapter 22's
+    `row_stats`), cost, mean curves."""
     lrs = lrs or [LR] + RETUNE_LRS
-    gap = lambda r: r['final']['train']['exact'] - r['final']['test']['exact']
     out = []
     for n, steps in sorted({(r['n_train'], r['steps']) for r in runs}):
         chosen = {}
@@ -126,20 +128,9 @@ def summarise(runs: list[dict], lrs=None) -> list[dict]:
         for arch, (lr, xs) in chosen.items():
             k = xs[0]['net_calls']
             d = {'arch': arch, 'name': ARCHS[arch]['name'], 'n_train': n, 'steps': steps, 'lr': lr, 'retuned': lr != lrs[0],
-                 'diverged': lr is None, 'seeds': [r['seed'] for r in xs], 'epochs': xs[0]['epochs'], 'params': xs[0]['params'],
-                 'depth': k['depth'], 'layer_calls': k['layers'], 'grad_layers': k['grad_layers'],
-                 'cpu_train_s': mean_std([r['cpu_train_s'] for r in xs]),
-                 'cpu_s': mean_std([r['cpu_train_s'] + r['cpu_eval_s'] for r in xs]),
-                 'commits': sorted({r['header']['commit'] for r in xs})}
-            for split in ('train', 'val', 'test'):
-                for m in ('exact', 'token'): d[f'{split}_{m}'] = mean_std([r['final'][split][m] for r in xs])
-            d['gap'] = mean_std([gap(r) for r in xs])
-            d['by_seed'] = {r['seed']: {s: r['final'][s]['exact'] for s in ('train', 'val', 'test')} for r in xs}
-            paired = [r for r in xs if r['seed'] in trm]
-            d['diff'] = {r['seed']: r['final']['test']['exact'] - trm[r['seed']]['final']['test']['exact'] for r in paired}
-            d['gap_diff'] = {r['seed']: gap(r) - gap(trm[r['seed']]) for r in paired}
-            d['diff_ms'], d['gap_diff_ms'] = mean_std(d['diff'].values()), mean_std(d['gap_diff'].values())
-            d['trm_test_exact'] = mean_std([trm[r['seed']]['final']['test']['exact'] for r in paired])
+                 'diverged': lr is None, 'params': xs[0]['params'], 'depth': k['depth'], 'layer_calls': k['layers'],
+                 'grad_layers': k['grad_layers'], 'cpu_s': mean_std([r['cpu_train_s'] + r['cpu_eval_s'] for r in xs])}
+            d |= row_stats(xs, trm)             # chapter 22's statistics over seeds, paired with TRM's
             d['best_val'] = mean_std([max(p['val_exact'] for p in r['curve']) for r in xs])
             d['curve'] = _mean_curve(xs)
             out.append(d)
