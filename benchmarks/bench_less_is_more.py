@@ -95,7 +95,7 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import bench_ablations_converged as conv
 from records import record_header, finish_header
-from trm_course.ablations import endless_batches, read_sweep
+from trm_course.ablations import endless_batches, read_sweep, timed_steps
 # The architectures, the plan's defaults and the report live in the library (nbs/22a_less_is_more.ipynb, exported to
 # trm_course/less_is_more.py), so that the chapter reads the record with the same functions that print it here.
 from trm_course.less_is_more import (ARCHS, DEFAULT_ARCHS, DEFAULT_STEPS, LR, RETUNE_LRS, arch_lr,  # noqa: F401
@@ -163,9 +163,7 @@ def time_arch(arch: str, n_train: int = 100, steps: int = 8, warm: int = 2) -> d
     tr = Trainer(cfg, verbose=False, build=build)
     batches = endless_batches(tr)         # epoch after epoch, checked (N=100: 3 batches an epoch)
     for _ in range(warm): tr.train_step(next(batches))
-    c = time.process_time()
-    for _ in range(steps): tr.train_step(next(batches))
-    step = (time.process_time() - c) / steps
+    step = timed_steps(tr, batches, steps) / steps
     c = time.process_time(); conv.evaluate(tr, {k: sets[k] for k in ('train', 'val')}); ev = time.process_time() - c
     c = time.process_time(); conv.evaluate(tr, {'test': sets['test']}); test = time.process_time() - c
     return {'arch': arch, 'step_s': step, 'eval_s': ev, 'test_s': test, 'params': sum(p.numel() for p in tr.model.parameters())}

@@ -50,6 +50,30 @@ def test_run_ablation_stops_at_both_goals(small6, row):
     assert 'at_cpu' not in only_steps and only_steps['at_steps']['step'] == 2
 
 
+def test_timed_steps_times_the_steps_only_and_stops_when_told():
+    "timed_steps: n steps, or until on_step says stop; on_step runs off the clock; CPU seconds of the steps returned."
+    import time
+    from trm_course.ablations import timed_steps
+
+    def burn(seconds):
+        t = time.process_time()
+        while time.process_time() - t < seconds: pass
+
+    class Fake:
+        step = 0
+        def train_step(self, batch):
+            self.step += 1; burn(0.002)                              # 2 ms of CPU per step
+            return {'batch': batch}
+    tr, seen = Fake(), []
+    cpu = timed_steps(tr, iter(range(100)), 5, on_step=lambda m, c: seen.append((m['batch'], c)))
+    assert tr.step == 5 and [b for b, _ in seen] == [0, 1, 2, 3, 4] and 0.01 <= cpu < 0.05 and seen[-1][1] == cpu
+    assert timed_steps(Fake(), iter(range(100)), 3, on_step=lambda m, c: burn(0.03)) < 0.05   # on_step: off the clock
+    tr = Fake()
+    timed_steps(tr, iter(range(100)), on_step=lambda m, c: tr.step >= 7)
+    assert tr.step == 7
+    with pytest.raises(ValueError, match='n=, on_step='): timed_steps(tr, iter(range(3)))
+
+
 def test_run_ablation_refuses_no_budget():
     with pytest.raises(ValueError, match='cpu_seconds'): run_ablation('trm', cpu_seconds=None, steps=None)
     with pytest.raises(ValueError, match='must be > 0'): run_ablation('trm', cpu_seconds=-1)

@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['ABLATIONS', 'EXTRA_ROWS', 'SWEEP_RECIPE', 'SWEEP_DATA', 'SWEEP_VAL', 'SWEEP_TEST', 'UNDERFIT_TRAIN', 'TRM_FITS',
            'LR_RULE', 'sweep_rows', 'ablation_id', 'ablation_data', 'sweep_config', 'ablation_config',
-           'ablation_net_calls', 'sweep_data', 'sweep_eval_sets', 'endless_batches', 'run_ablation', 'read_sweep',
-           'lr_grid', 'sweep_regimes', 'lr_flags', 'row_lrs', 'plateau_step', 'choose_regime', 'row_stats',
-           'summarise_sweep', 'equal_compute', 'format_pm', 'format_sweep', 'format_lr_check', 'format_compute',
-           'format_sweep_curves', 'sweep_report', 'sweep_markdown', 'plot_sweep', 'plot_sweep_curves', 'direction',
-           'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations', 'save_ablations',
-           'load_ablations']
+           'ablation_net_calls', 'sweep_data', 'sweep_eval_sets', 'endless_batches', 'timed_steps', 'run_ablation',
+           'read_sweep', 'lr_grid', 'sweep_regimes', 'lr_flags', 'row_lrs', 'plateau_step', 'choose_regime',
+           'row_stats', 'summarise_sweep', 'equal_compute', 'format_pm', 'format_sweep', 'format_lr_check',
+           'format_compute', 'format_sweep_curves', 'sweep_report', 'sweep_markdown', 'plot_sweep', 'plot_sweep_curves',
+           'direction', 'direction_sentence', 'summarise', 'format_ablations', 'ablation_title', 'plot_ablations',
+           'save_ablations', 'load_ablations']
 
 # %% ../nbs/22_ablations.ipynb #eb020195
 import dataclasses, json, math, statistics, tempfile, time
@@ -156,6 +156,20 @@ def endless_batches(tr):
             tr.batch_in_epoch += 1
         tr.epoch += 1; tr.batch_in_epoch = 0
 
+def timed_steps(tr, batches, n: int | None = None, on_step=None) -> float:
+    """Train `tr` on `batches`, one `train_step` at a time, and return the CPU seconds (this process) the steps took,
+    and only they. After each step `on_step(metrics, cpu_so_far)`, if given, runs outside the clock (an evaluation, a
+    loss read); it stops the loop by returning True. Stops after `n` steps, if given (one of `n`, `on_step` is needed)."""
+    if n is None and on_step is None: raise ValueError('timed_steps: give n=, on_step= or both')
+    cpu, done = 0.0, 0
+    while n is None or done < n:
+        c = time.process_time()
+        m = tr.train_step(next(batches))
+        cpu += time.process_time() - c
+        done += 1
+        if on_step is not None and on_step(m, cpu): break
+    return cpu
+
 # %% ../nbs/22_ablations.ipynb #0ce424fb
 def run_ablation(row: str, seed: int = 0, cpu_seconds: float | None = 90, steps: int | None = 420,
                  eval_examples: int = 500, data=None, verbose: bool = True, **overrides) -> dict:
@@ -171,17 +185,15 @@ def run_ablation(row: str, seed: int = 0, cpu_seconds: float | None = 90, steps:
     tr = Trainer(cfg.replace(max_steps=10 * (steps or 10_000)), verbose=False, build=build)
     rec = {'row': rid, 'seed': seed, 'steps_goal': steps, 'cpu_goal': cpu_seconds, 'threads': torch.get_num_threads(),
            'net_calls': net_calls(tr.model.model.cfg), 'params': sum(p.numel() for p in tr.model.parameters())}
-    cpu, batches = 0.0, endless_batches(tr)
-    while not ((steps is None or tr.step >= steps) and (cpu_seconds is None or cpu >= cpu_seconds)):
-        c = time.process_time()
-        tr.train_step(next(batches))
-        cpu += time.process_time() - c
+    def check(_, cpu):                       # after each step, off the clock: evaluate at each goal; both reached: stop
         for key, hit in (('at_steps', steps is not None and tr.step == steps),
                          ('at_cpu', cpu_seconds is not None and cpu >= cpu_seconds and 'at_cpu' not in rec)):
             if hit:
                 rec[key] = {'step': tr.step, 'cpu_seconds': round(cpu, 2)} | _evaluate(tr, eval_examples)
                 if verbose: print(f"  {rid} seed {seed} {key}: step {tr.step}, cpu {cpu:.1f}s, exact {rec[key]['exact']:.1%}, "
                                   f"token {rec[key]['token']:.1%}", flush=True)
+        return (steps is None or tr.step >= steps) and (cpu_seconds is None or cpu >= cpu_seconds)
+    cpu = timed_steps(tr, endless_batches(tr), on_step=check)
     rec['cpu_per_step'] = cpu / max(tr.step, 1)
     return rec
 

@@ -11,7 +11,8 @@ __all__ = ['ARCHS', 'DEFAULT_ARCHS', 'DEFAULT_STEPS', 'LR', 'RETUNE_LRS', 'SEEDS
 import math, statistics, tempfile, time
 
 from .core import mean_std, recorded_result, save_figure
-from .ablations import endless_batches, format_pm, format_sweep_curves, read_sweep, row_stats, sweep_config, sweep_rows
+from .ablations import (endless_batches, format_pm, format_sweep_curves, read_sweep, row_stats, sweep_config,
+                                  sweep_rows, timed_steps)
 
 # %% ../nbs/22a_less_is_more.ipynb #2762e9d5
 # id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in chapter 22's rows; 'model.x' goes to the
@@ -222,11 +223,7 @@ def train_losses(arch: str, steps: int, data, seed: int = 0, lr: float = LR) -> 
     from trm_course.train import Trainer
     cfg, build, _ = arch_config(arch, seed=seed, data=data, lr=lr, steps=steps)
     tr = Trainer(cfg, verbose=False, build=build)
-    batches, losses, cpu = endless_batches(tr), [], 0.0
-    for _ in range(steps):
-        c = time.process_time()
-        m = tr.train_step(next(batches))
-        losses.append(float(m.read()['lm_loss']))
-        cpu += time.process_time() - c
+    losses = []                               # each step's lm loss, read off the clock (chapter 22's timed_steps)
+    cpu = timed_steps(tr, endless_batches(tr), steps, on_step=lambda m, _: losses.append(float(m.read()['lm_loss'])))
     return {'arch': arch, 'losses': losses, 'cpu_per_step': cpu / steps, 'trainer': tr,
             'params': sum(p.numel() for p in tr.model.parameters())}
