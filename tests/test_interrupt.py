@@ -49,8 +49,17 @@ def _sigint_as_in_a_terminal():
 
 
 def _start(args, tmp: Path) -> subprocess.Popen:
+    "Start the CLI with `args`; whoever starts one ends with `_reap` (in a `finally`): the runs never end on their own."
     return subprocess.Popen([sys.executable, '-c', CLI, *args], cwd=tmp, env=_env(tmp), preexec_fn=_sigint_as_in_a_terminal,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _reap(p: subprocess.Popen) -> None:
+    "Kill the child if it still runs (a failed or timed-out test: max_steps=100000 would train on for hours) and reap it."
+    if p.poll() is None: p.kill()
+    p.wait(timeout=60)
+    for f in (p.stdout, p.stderr):
+        if f is not None: f.close()
 
 
 @pytest.fixture
@@ -68,13 +77,17 @@ def _logged_step(run: Path) -> int:
 
 
 def _signal_after(p: subprocess.Popen, run: Path, step: int, sig, timeout: float = 240) -> tuple[str, str]:
-    "Wait until the run has logged `step` (it is in `fit`, past any earlier record), send `sig`, wait for the end."
-    t0 = time.time()
-    while p.poll() is None and _logged_step(run) < step and time.time() - t0 < timeout: time.sleep(0.02)
-    assert p.poll() is None, f'the run ended before the signal:\n{p.communicate()[1][-3000:]}'
-    p.send_signal(sig)
-    out, err = p.communicate(timeout=120)
-    return out, err
+    """Wait until the run has logged `step` (it is in `fit`, past any earlier record), send `sig`, wait for the end. On
+    every path (the run ended early, never got there, did not stop: a timeout, an interrupted test run) the child ends
+    killed and reaped."""
+    try:
+        t0 = time.time()
+        while p.poll() is None and _logged_step(run) < step and time.time() - t0 < timeout: time.sleep(0.02)
+        assert p.poll() is None, f'the run ended before the signal:\n{p.communicate()[1][-3000:]}'
+        p.send_signal(sig)
+        return p.communicate(timeout=120)
+    finally:
+        _reap(p)
 
 
 def _check_interrupted(out: str, err: str, run: Path, code: int, rc: int, name: str) -> tuple[int, str]:
@@ -120,10 +133,14 @@ def test_sigint_then_resume_then_sigterm(data, tmp_path):
 def test_second_sigint_stops_at_once_leaving_complete_files(data, tmp_path):
     run = tmp_path / 'run'
     p = _start(_train_args(data, run, 'checkpoint_every=2'), tmp_path)   # often in the middle of a checkpoint write
-    t0 = time.time()
-    while p.poll() is None and _logged_step(run) < 6 and time.time() - t0 < 240: time.sleep(0.02)
-    p.send_signal(signal.SIGINT); time.sleep(0.002); p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
+    try:
+        t0 = time.time()
+        while p.poll() is None and _logged_step(run) < 6 and time.time() - t0 < 240: time.sleep(0.02)
+        assert p.poll() is None, f'the run ended before the signal:\n{p.communicate()[1][-3000:]}'
+        p.send_signal(signal.SIGINT); time.sleep(0.002); p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        _reap(p)
     assert p.returncode == 130 and 'Traceback' not in out + err, err[-3000:]
     last = [l for l in err.splitlines() if l.strip()][-1]
     assert last.startswith(('interrupted at step', 'stopped at once')) and last.endswith('--resume auto'), last
@@ -245,6 +262,7 @@ def test_torchrun_two_processes_one_checkpoint_every_rank_exits(data, tmp_path):
         out, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None: os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=60)                               # reaped, whatever happened
     assert time.time() - t1 < 30 and 'forcefully' not in err, err[-3000:]
     lines = [l for l in err.splitlines() if l.startswith('interrupted at step')]
     assert len(lines) == 1, err[-3000:]                  # rank 0 only
