@@ -259,6 +259,22 @@ def test_a_full_synthetic_record(tmp_path):
     with pytest.raises(ValueError, match='empty'): lib.plot_curves([])
 
 
+def test_the_markdown_table(tmp_path):
+    "The README's table: one row per (N, architecture) of a synthetic record, its numbers, paired differences and verdict."
+    s = lib.summarise(synthetic_log(tmp_path / 'log.jsonl'))
+    rows = lib.markdown_table(s)
+    assert len(rows) == 2 + 6 and all(r.count('|') == 12 for r in rows)
+    by = {(d['n_train'], d['arch']): d for d in s}
+    d = by[(100, 'l4_T1n2')]
+    row = next(r for r in rows if r.startswith('| 100 (') and '4 layers' in r)
+    assert f"{100 * d['test_exact'][0]:.1f} ± {100 * d['test_exact'][1]:.1f}" in row
+    assert f"{100 * d['diff_ms'][0]:+.1f} ± {100 * d['diff_ms'][1]:.1f}" in row and row.endswith('| holds |')
+    trm = next(r for r in rows if r.startswith('| 300 (') and 'TRM' in r)
+    assert trm.endswith('| – | – | 0, 1, 2 | – |')
+    one = lib.markdown_table(lib.summarise(synthetic_log(tmp_path / 'one.jsonl', seeds=(0,), n_train=(100,))))
+    assert ' ± ' not in ''.join(one[2:]) and 'not yet measured (1 of 3 seeds)' in one[3]
+
+
 def _chapter_output(cell_id):
     nb = json.loads((ROOT / 'nbs' / '22a_less_is_more.ipynb').read_text())
     (cell,) = [c for c in nb['cells'] if c.get('id') == cell_id]

@@ -220,8 +220,10 @@ def generated_tables() -> dict:
     import json
     from trm_course.ablations import read_sweep, summarise_sweep, sweep_markdown
     from trm_course.test_time import converged_markdown, converged_summary
+    from trm_course.less_is_more import markdown_table, summarise
     results = ROOT / 'benchmarks' / 'results'
     return {'ablations': sweep_markdown(summarise_sweep(read_sweep(results / 'ablations_converged.jsonl'))),
+            'less_is_more': markdown_table(summarise(read_sweep(results / 'less_is_more.jsonl'))),
             'test_time': converged_markdown(converged_summary(json.loads((results / 'test_time_converged.json').read_text())['runs']))}
 
 

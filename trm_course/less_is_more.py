@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['ARCHS', 'DEFAULT_ARCHS', 'DEFAULT_STEPS', 'LR', 'RETUNE_LRS', 'SEEDS', 'RECIPE', 'MIN_SEEDS', 'CLAIM_RULE', 'RECORD',
            'effective_depth', 'arch_config', 'count_params', 'verdict', 'read_record', 'arch_lr', 'coverage',
-           'format_coverage', 'summarise', 'format_table', 'format_curves', 'report', 'plot_curves', 'train_losses']
+           'format_coverage', 'summarise', 'format_table', 'format_curves', 'report', 'markdown_table', 'plot_curves',
+           'train_losses']
 
 # %% ../nbs/22a_less_is_more.ipynb #33da2407
 import math, statistics, tempfile, time
@@ -188,6 +189,24 @@ def report(runs: list[dict]) -> str:
     if not runs: return '(no finished runs in the log)'
     s = summarise(runs)
     return '\n'.join([format_table(s), '', format_curves(s), '', '# each run', format_sweep_curves(runs)])
+
+# %% ../nbs/22a_less_is_more.ipynb #ccf5bf05
+def markdown_table(summary: list[dict]) -> list[str]:
+    """`format_table` as Markdown rows (the README's): per N and architecture, parameters, final train / val / test
+    exact (mean ± std over seeds, %), the gap train - test, the paired differences to TRM in test exact and in gap
+    (points), the seeds and CLAIM_RULE's verdict."""
+    out = ['| N (epochs) | architecture | params | train exact | val exact | test exact | gap train − test '
+           '| test − TRM | gap − TRM | seeds | less is more? |', '|---|---|---|---|---|---|---|---|---|---|---|']
+    for d in summary:
+        k, paired = len(d['seeds']), len(d['diff'])
+        pm = lambda ms, k=k: f'{100 * ms[0]:.1f}' + (f' ± {100 * ms[1]:.1f}' if k > 1 else '')
+        sd = lambda ms, d=d, paired=paired: ((f'{100 * ms[0]:+.1f}' + (f' ± {100 * ms[1]:.1f}' if paired > 1 else ''))
+                                            if d['arch'] != 'trm' and paired else '–')
+        flag = ' (re-tuned lr)' if d['retuned'] else ''
+        out.append(f"| {d['n_train']} ({d['epochs']}) | {d['name']}{flag} | {d['params']:,} | {pm(d['train_exact'])} | "
+                   f"{pm(d['val_exact'])} | {pm(d['test_exact'])} | {pm(d['gap'])} | {sd(d['diff_ms'])} | "
+                   f"{sd(d['gap_diff_ms'])} | {', '.join(map(str, d['seeds']))} | {verdict(d) or '–'} |")
+    return out
 
 # %% ../nbs/22a_less_is_more.ipynb #2dc2a333
 def plot_curves(summary: list[dict], path=None, title: str | None = None):
