@@ -98,7 +98,7 @@ VARIANTS = {
     'bf16': ('today', dict(dtype='bfloat16')),
     'bf16_compile': ('today', dict(dtype='bfloat16', compile=True)),
     'depth_long_ema0.95': ('today', dict(ema_rate=0.95, schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
-    # the two schedules that each gave the most on this AVX2 host's seed-0 screen (2026-12-07), together: shallow
+    # the two schedules that each gave the most on the seed-0 screen of 2026-12-07 (time_to_accuracy_screen_dec7.jsonl), together: shallow
     # recursion (T=1 to step 800, n=1 to step 400) and fewer supervision steps early (N_sup 1 -> 2 at 300 -> 4 at 600)
     'depth_long_nsup_ramp': ('today', dict(schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]],
                                                      'N_sup': [[0, 1], [300, 2], [600, 4]]})),
