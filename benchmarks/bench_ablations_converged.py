@@ -58,11 +58,11 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 from records import record_header, finish_header, config_record, load_average
 
-from trm_course.ablations import (EXTRA_ROWS, SWEEP_DATA, SWEEP_TEST, SWEEP_VAL, choose_regime, lr_grid,  # noqa: F401
+from trm_course.ablations import (EXTRA_ROWS, SWEEP_DATA, SWEEP_RECIPE, SWEEP_TEST, SWEEP_VAL, choose_regime, lr_grid,  # noqa: F401
                                   plateau_step, read_sweep, sweep_config, sweep_data, sweep_eval_sets, sweep_report, sweep_rows,
                                   format_sweep_curves, lr_flags)
 
-RECIPE = 'sudoku6_cpu'
+RECIPE = SWEEP_RECIPE       # the recipe sweep_config builds every run from (stored in each record's config)
 BASE_DATA = SWEEP_DATA
 VAL, TEST, TRAIN_SUBSET = SWEEP_VAL, SWEEP_TEST, 250
 MODELS = Path(os.environ.get('TRM_ABLATION_MODELS', Path.home() / '.cache' / 'trm-course' / 'ablation_models'))

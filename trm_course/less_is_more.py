@@ -12,7 +12,7 @@ __all__ = ['ARCHS', 'DEFAULT_ARCHS', 'DEFAULT_STEPS', 'LR', 'RETUNE_LRS', 'SEEDS
 import math, statistics, tempfile, time
 
 from .core import mean_std, recorded_result, save_figure
-from .ablations import (endless_batches, format_pm, format_sweep_curves, read_sweep, row_stats, sweep_config,
+from .ablations import (SWEEP_RECIPE, endless_batches, format_pm, format_sweep_curves, read_sweep, row_stats, sweep_config,
                                   sweep_rows, timed_steps)
 
 # %% ../nbs/22a_less_is_more.ipynb #2762e9d5
@@ -32,7 +32,7 @@ DEFAULT_ARCHS = ['trm', 'l4_T1n2', 'l2_wide']     # the record's architectures, 
 DEFAULT_STEPS = {100: 1750, 300: 2000}            # training steps per N: where TRM's val exact plateaus (chapter 22's pilot)
 LR, RETUNE_LRS = 2e-3, [1e-3, 5e-4]               # TRM's lr (chosen on val in chapter 22); tried in order after a divergence
 SEEDS = (0, 1, 2)
-RECIPE = 'sudoku6_cpu'
+RECIPE = SWEEP_RECIPE                             # the recipe every run changes (chapter 22's sweep_config)
 
 def effective_depth(T: int, n: int, layers: int) -> int:
     "Layer applications between the input and the answer in one supervision step: T(n+1) x layers."
