@@ -102,6 +102,12 @@ VARIANTS = {
     # recursion (T=1 to step 800, n=1 to step 400) and fewer supervision steps early (N_sup 1 -> 2 at 300 -> 4 at 600)
     'depth_long_nsup_ramp': ('today', dict(schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]],
                                                      'N_sup': [[0, 1], [300, 2], [600, 4]]})),
+    # for the same-run comparison of session 10 (2026-12-07): the depth curriculum with compile, with bf16 + compile,
+    # and a longer shallow phase (T=1 to step 1000, n=1 to step 600)
+    'depth_long_compile': ('today', dict(compile=True, schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
+    'depth_long_bf16_compile': ('today', dict(dtype='bfloat16', compile=True,
+                                              schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
+    'depth_longer': ('today', dict(schedule={'T': [[0, 1], [1000, 2]], 'n': [[0, 1], [600, 2]]})),
 }
 
 
