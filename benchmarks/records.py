@@ -137,10 +137,13 @@ def config_diff(config: dict, ignore=RUN_LOCAL_FIELDS) -> list[str]:
     "The fields where a stored config differs from today's recipe + its overrides: ['lr: stored 0.002, today 0.001', ...]."
     want = expected_config(config['recipe'], {k: v for k, v in config['overrides'].items() if k not in ignore})
     got = config['resolved']
+    from trm_course.recipes import ADDED_FIELDS      # a field added after the record: matches at its old-behaviour value
     out = []
     for k in sorted(set(want) | set(got)):
         if k in ignore: continue
-        if k not in got: out.append(f'{k}: not stored, today {want[k]!r}')
+        if k not in got:
+            if k in ADDED_FIELDS and want[k] == ADDED_FIELDS[k]: continue   # recorded before the field: the same run
+            out.append(f'{k}: not stored, today {want[k]!r}')
         elif k not in want: out.append(f'{k}: stored {got[k]!r}, no such field today')
         elif got[k] != want[k]: out.append(f'{k}: stored {got[k]!r}, today {want[k]!r}')
     return out

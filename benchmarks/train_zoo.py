@@ -232,15 +232,14 @@ def train_arc_watch(name: str, spec: dict, runs: Path) -> dict:
     "Chapter 21's quick-mode ARC model, trained exactly as its cell does (the same key: configuration and data)."
     from trm_course.core import cache_dir, set_mode, pick
     from trm_course.arc_data import build_arc_tiny_data
-    from trm_course.dataset import read_info
     from trm_course.recipes import get_recipe, recipe_card
     from trm_course.train import Trainer
+    from trm_course.watch import trainer_run_key
     set_mode('quick')
     root = build_arc_tiny_data(cache_dir('datasets', 'watch-arc-tiny'))
     cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir=str(runs / name), max_steps=pick(750, 3000), eval_every=None,
                      progress=False, seed=0)
-    key = hashlib.sha256(repr((cfg.to_dict() | {'data': None, 'out_dir': None},
-                               json.dumps(read_info(root), sort_keys=True))).encode()).hexdigest()[:12]
+    key = trainer_run_key(cfg, root)
     tr = Trainer(cfg, verbose=False)
     tr.fit(callbacks=tr.config_callbacks(at_end=None))
     tr.ema.copy_to(tr.model)

@@ -58,6 +58,22 @@ def test_recipe_change_is_caught(tmp_path, monkeypatch):
     assert len(problems) == 1 and 'warmup_steps: stored 50, today 99' in problems[0]
 
 
+def test_a_field_added_after_the_record(tmp_path, monkeypatch):
+    """A record made before TrainConfig had a field (trm_course.recipes.ADDED_FIELDS) matches while today's recipe gives the
+    field the value that is the old behaviour, and is named as soon as the recipe sets anything else."""
+    rec = _record()
+    from trm_course.recipes import ADDED_FIELDS
+    for k in ADDED_FIELDS: del rec['config']['resolved'][k]
+    assert records.check_results(_folder(tmp_path, [rec])) == []
+    from trm_course.recipes import RECIPES
+    r = RECIPES['sudoku6_cpu']
+    monkeypatch.setitem(RECIPES, 'sudoku6_cpu', type(r)(r.name, r.task, r.published, r.config.replace(curriculum_T1_steps=800),
+                                                        r.data_shape, r.notes))
+    (tmp_path / 'later').mkdir()
+    problems = records.check_results(_folder(tmp_path / 'later', [rec]))
+    assert len(problems) == 1 and 'curriculum_T1_steps: not stored, today 800' in problems[0], problems
+
+
 @pytest.mark.parametrize('change, needle', [
     (lambda d: (d / 'new.txt').write_text('x'), 'new.txt: not in MANIFEST.json'),
     (lambda d: (d / 'sweep.jsonl').unlink(), 'lists sweep.jsonl, which is not in'),

@@ -71,3 +71,31 @@ def test_schedule_trains_small_and_evaluates_the_final_model(bench, tmp_path):
     assert train == [('train', 1, 1, 1), ('train', 1, 2, 1), ('train', 2, 2, 1), ('train', 2, 2, 4)]
     assert [s for s in seen if s[0] != 'train'] == [(2, 2, 4)] * 4      # outside a step: the final model
     assert tr.train_step == spy_step                                      # the wrapper is gone after fit
+
+
+def test_the_library_curriculum_is_the_benchmark_schedule(bench, tmp_path):
+    """TrainConfig's depth curriculum (chapter 15: curriculum_T1_steps / curriculum_n1_steps) trains exactly what the
+    benchmark's TrainSchedule callback trained for the same T and n schedule: the same weights, bit for bit, so a
+    recipe that adopts it is the variant that was measured."""
+    data = bench.task_data('tiny6')
+    cfg, _ = bench.make_config('today', 'tiny6', 0, data, str(tmp_path / 'a'))
+    assert (cfg.curriculum_T1_steps, cfg.curriculum_n1_steps) == (0, 0), "'today' pins the curriculum off"
+    a = bench.Trainer(cfg.replace(curriculum_T1_steps=3, curriculum_n1_steps=2), verbose=False)
+    a.fit(steps=5, callbacks=[])
+    b = bench.Trainer(cfg.replace(out_dir=str(tmp_path / 'b')), verbose=False)
+    b.fit(steps=5, callbacks=[bench.TrainSchedule({'T': [[0, 1], [3, 2]], 'n': [[0, 1], [2, 2]]})])
+    c = bench.Trainer(cfg.replace(out_dir=str(tmp_path / 'c')), verbose=False)
+    c.fit(steps=5, callbacks=[])
+    sa, sb, sc = (t.model.state_dict() for t in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa), 'the library curriculum = the measured schedule'
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa), 'and it is not the run without a curriculum'
+    assert a.model.model.cfg.T == 2 and a.model.model.cfg.n == 2
+
+
+def test_a_curriculum_needs_a_model_with_a_depth(bench, tmp_path):
+    "A model built without `.model.cfg.T` / `.n` (a `build` of another kind) cannot take a curriculum: one clear error."
+    cfg, _ = bench.make_config('today', 'tiny6', 0, bench.task_data('tiny6'), str(tmp_path / 'a'))
+    with pytest.raises(ValueError, match='curriculum_T1_steps'):
+        bench.Trainer(cfg.replace(curriculum_T1_steps=1), verbose=False, build=lambda m, c: torch.nn.Linear(1, 1))
+    with pytest.raises(ValueError, match='curriculum_n1_steps=-1'):
+        cfg.replace(curriculum_n1_steps=-1)

@@ -188,15 +188,13 @@ def test_chapter_21_finds_its_shipped_models():
             fit = dict(t['fit']); steps, key = fit.pop('steps'), fit.pop('data_key')
             assert zoo.find(watch_key=watch_key(t['cfg'], steps, key, fit)) == name
         # the ARC model: the key chapter 21's cell computes (recipe arc_tiny_cpu, 750 steps, its data)
-        import hashlib
         from trm_course.core import cache_dir
         from trm_course.arc_data import build_arc_tiny_data
-        from trm_course.dataset import read_info
         from trm_course.recipes import get_recipe
+        from trm_course.watch import trainer_run_key
         root = build_arc_tiny_data(cache_dir('datasets', 'watch-arc-tiny'))
         cfg = get_recipe('arc_tiny_cpu', data=str(root), out_dir='x', max_steps=750, eval_every=None, progress=False, seed=0)
-        key = hashlib.sha256(repr((cfg.to_dict() | {'data': None, 'out_dir': None},
-                                   json.dumps(read_info(root), sort_keys=True))).encode()).hexdigest()[:12]
+        key = trainer_run_key(cfg, root)   # the same key as before TrainConfig gained fields (run_identity), so the same model
         assert zoo.find(watch_key=key) == 'watch_arc_tiny', 'arc_tiny_cpu changed: retrain with train_zoo.py watch_arc_tiny --force'
     finally: set_mode(old)
 

@@ -391,10 +391,10 @@ def _shipped_sudoku(size: int, steps: int, seed: int, data):
     from pathlib import Path
     try: from trm_course import zoo
     except ImportError: return None
-    from trm_course.recipes import get_recipe
+    from trm_course.recipes import get_recipe, run_identity
     want = get_recipe(f'sudoku{size}_cpu', data=str(data), max_steps=steps, seed=seed).to_dict()
-    same = lambda cfg: {k: v for k, v in cfg.items() if k not in ('data', 'out_dir')} == \
-        {k: v for k, v in want.items() if k not in ('data', 'out_dir')}
+    same = lambda cfg: {k: v for k, v in run_identity(cfg).items() if k not in ('data', 'out_dir')} == \
+        {k: v for k, v in run_identity(want).items() if k not in ('data', 'out_dir')}
     for name in zoo.names():
         c = zoo.card(name)
         if (c['training']['kind'] == 'fixed' and c['data'].get('folder') == Path(data).name

@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['IF_EXISTS', 'resolve_device', 'cpu_bf16_flags', 'native_bf16', 'resolve_precision', 'build_hint', 'build_model',
-           'RunExistsError', 'existing_run', 'Trainer', 'read_log', 'Callback', 'TrainingInterrupted', 'halted_metrics',
-           'JsonlLog', 'Evaluate', 'Checkpoint', 'ProgressBar', 'Budget', 'plot_log', 'LivePlot', 'SaveCurve']
+           'RunExistsError', 'existing_run', 'Trainer', 'recursion_depth', 'read_log', 'Callback',
+           'TrainingInterrupted', 'halted_metrics', 'JsonlLog', 'Evaluate', 'Checkpoint', 'ProgressBar', 'Budget',
+           'plot_log', 'LivePlot', 'SaveCurve']
 
 # %% ../nbs/15_trainer.ipynb #01cc60c6
-import contextlib, json, math, os, time
+import contextlib, dataclasses, json, math, os, time
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,13 @@ def build_model(cfg, meta: dict, precision: str, batch_size: int, build=None):
     model_cfg = cfg.model.complete(vocab_size=meta['vocab_size'], seq_len=meta['seq_len'], batch_size=batch_size,
                                    num_puzzle_identifiers=meta['num_puzzle_identifiers'], forward_dtype=precision)
     seed_everything(cfg.seed)          # the same initial weights on every rank
-    if build is not None: return model_cfg, build(model_cfg, cfg)
+    if build is not None:
+        model = build(model_cfg, cfg)
+        depth = getattr(getattr(model, 'model', None), 'cfg', None)      # the depth curriculum swaps cfg.T and cfg.n
+        if (cfg.curriculum_T1_steps or cfg.curriculum_n1_steps) and not (hasattr(depth, 'T') and hasattr(depth, 'n')):
+            raise ValueError(f'curriculum_T1_steps / curriculum_n1_steps: the model built by {build!r} has no '
+                             '`.model.cfg` with T and n to shorten; set both to 0')
+        return model_cfg, model
     return model_cfg, TRMWithLoss(TRM(model_cfg), loss=cfg.loss, exploration_prob=model_cfg.halt_exploration_prob,
                                   halt_loss_weight=cfg.halt_loss_weight)
 
@@ -144,6 +151,25 @@ class Trainer:
 
     def elapsed(self) -> float: return round(time.time() - self._t0, 2)
 
+# %% ../nbs/15_trainer.ipynb #147ec9b5
+@contextlib.contextmanager
+def recursion_depth(trm, depth: tuple[int, int] | None):
+    "Inside the block `trm` recurses with (T, n) = `depth` (None: its own); its configuration is restored on the way out."
+    if depth is None or depth == (trm.cfg.T, trm.cfg.n):
+        yield; return
+    own = trm.cfg
+    trm.cfg = dataclasses.replace(own, T=depth[0], n=depth[1])
+    try: yield
+    finally: trm.cfg = own
+
+@patch_to(Trainer)
+def train_depth(self, step: int) -> tuple[int, int] | None:
+    "(T, n) of training step `step` (0-based) during the depth curriculum (T or n is 1 there); None after it."
+    c = self.cfg
+    if step >= max(c.curriculum_T1_steps, c.curriculum_n1_steps): return None
+    own = self.model.model.cfg
+    return (1 if step < c.curriculum_T1_steps else own.T, 1 if step < c.curriculum_n1_steps else own.n)
+
 # %% ../nbs/15_trainer.ipynb #f7a10004
 @patch_to(Trainer)
 def train_step(self, batch: dict) -> StepMetrics:
@@ -151,11 +177,13 @@ def train_step(self, batch: dict) -> StepMetrics:
     `StepMetrics`: nothing is read back from the device here, so the host never waits."""
     cfg, model = self.cfg, self.model
     model.train()
+    depth = self.train_depth(self.step)      # (T, n) during the depth curriculum, None after it (the model's own)
     self.step += 1
     batch = to_device(batch, self.device)
     if self.carry is None: self.carry = model.initial_carry(batch)
-    self.carry, loss, metrics, _, _ = model(self.carry, batch, training=True)
-    (loss * (1 / cfg.global_batch_size)).backward()
+    with recursion_depth(model.model, depth):
+        self.carry, loss, metrics, _, _ = model(self.carry, batch, training=True)
+        (loss * (1 / cfg.global_batch_size)).backward()
     if self.world_size > 1:
         for p in model.parameters():
             if p.grad is not None: dist.all_reduce(p.grad)   # sum: the loss is already divided by the global batch

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['KINDS', 'Trace', 'trace', 'cell_changes', 'first_right', 'halt_steps', 'accuracy_by_step', 'halting_savings',
            'arc_crop', 'plot_state', 'default_steps', 'plot_strip', 'save_animation', 'plot_accuracy_by_step',
-           'watch_widget', 'to_batch', 'drop_seen', 'train_trm', 'watch_key', 'fit_or_load', 'watch_sudoku_task',
-           'watch_maze_task']
+           'watch_widget', 'to_batch', 'drop_seen', 'train_trm', 'watch_key', 'fit_or_load', 'trainer_run_key',
+           'watch_sudoku_task', 'watch_maze_task']
 
 # %% ../nbs/21_watch.ipynb #5602391e
 import os, tempfile
@@ -406,6 +406,16 @@ def fit_or_load(name: str, cfg, sample, steps: int, data_key: str = '', device=N
               f'{k} steps: {losses[:k].mean():.3f} -> {losses[-k:].mean():.3f}; cached as {path.name}')
     with atomic_write(path) as f: torch.save(model.state_dict(), f)
     return model
+
+# %% ../nbs/21_watch.ipynb #2dd559ab
+def trainer_run_key(cfg, root) -> str:
+    """The name of one `Trainer` run (this chapter's ARC model): a hash of its configuration (the folders and the fields
+    added since, chapter 14a's `run_identity`, left out) and of its dataset's info file."""
+    import hashlib, json
+    from trm_course.dataset import read_info
+    from trm_course.recipes import run_identity
+    d = run_identity(cfg.to_dict()) | {'data': None, 'out_dir': None}
+    return hashlib.sha256(repr((d, json.dumps(read_info(root), sort_keys=True))).encode()).hexdigest()[:12]
 
 # %% ../nbs/21_watch.ipynb #e6c9f3a2
 def watch_sudoku_task(device=None, forward_dtype: str = 'float32') -> dict:
