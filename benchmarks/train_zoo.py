@@ -61,7 +61,7 @@ SPECS = {
 for _s in (0, 1, 2):
     SPECS[f'sudoku6_small_s{_s}'] = dict(
         kind='sweep', seed=_s, n_train=100, steps=1750, lr=0.002, eval_every=500,
-        title=f'6x6 Sudoku from 100 training puzzles (x21 copies), recipe sudoku6_cpu, 1,750 steps, training seed {_s} '
+        title=f'6x6 Sudoku from 100 training puzzles (x21 copies), recipe sudoku6_sweep, 1,750 steps, training seed {_s} '
               '(issue 19 converged sweep, TRM row)',
         limits='trained on only 100 base puzzles (x21 shuffled copies) on purpose, to leave headroom for test-time compute '
                '(chapter 23): it solves about 9 in 10 held-out 6x6 puzzles; use sudoku6_cpu to solve puzzles. 6x6 Sudoku '

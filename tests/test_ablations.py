@@ -381,7 +381,7 @@ def test_sweep_config_rebuilds_every_recorded_config(record, rows_not_run):
     """`sweep_config` (which bench_ablations_converged.run_config and less_is_more.arch_config call) gives every recorded
     run of chapters 22 and 22a exactly its stored `overrides` (keys, order, values), its resolved TrainConfig and its
     network calls, so a refactor of the config code cannot change a recorded configuration unnoticed."""
-    from trm_course.ablations import read_sweep, sweep_config, sweep_rows
+    from trm_course.ablations import SWEEP_RECIPE, read_sweep, sweep_config, sweep_rows
     from trm_course.hrm import VariantConfig, net_calls
     from trm_course.less_is_more import ARCHS
     from trm_course.recipes import run_identity
@@ -396,7 +396,7 @@ def test_sweep_config_rebuilds_every_recorded_config(record, rows_not_run):
         cfg, _, over = sweep_config(spec, r['seed'], stored['overrides']['data'], r['lr'], r['steps'],
                                     stored['overrides']['out_dir'], r['dtype'], r['compile'])
         where = f"{record}: {r['row']} seed {r['seed']} lr {r['lr']}"
-        assert stored['recipe'] == 'sudoku6_cpu', where
+        assert stored['recipe'] == SWEEP_RECIPE == 'sudoku6_sweep', where
         assert list(json.loads(json.dumps(over)).items()) == list(stored['overrides'].items()), where
         assert run_identity(json.loads(json.dumps(cfg.to_dict(flat=True)))) == stored['resolved'], where
         assert net_calls(VariantConfig.from_trm(cfg.model, **spec['switches'])) == r['net_calls'], where

@@ -204,18 +204,19 @@ SWEEP_MODELS = ('sudoku6_small_s0', 'sudoku6_small_s1', 'sudoku6_small_s2')
 
 def test_chapter_23_finds_its_shipped_models():
     """Chapter 23's models are shipped: the converged sweep's TRM row (issue 19), seeds 0-2, each trained by today's
-    sudoku6_cpu recipe + the sweep's overrides (a recipe change needs the sweep run again, then train_zoo.py NAME --force),
+    sudoku6_sweep recipe + the sweep's overrides (a recipe change needs the sweep run again, then train_zoo.py NAME --force),
     with headroom (held-out exact between 60% and 95%) and its validation exact on the card."""
     import sys
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'benchmarks'))
     from records import config_diff
+    from trm_course.ablations import SWEEP_RECIPE
     for seed, name in enumerate(SWEEP_MODELS):
         assert name in NAMES, f'{name} is not shipped: `python benchmarks/train_zoo.py {name} --sweep-log LOG` (see its spec)'
         c = zoo.card(name)
         sw = c['training']['sweep']
         assert c['training']['kind'] == 'sweep' and sw['config']['resolved']['seed'] == seed
-        assert sw['config']['recipe'] == 'sudoku6_cpu' and not config_diff(sw['config']), (name, config_diff(sw['config']))
+        assert sw['config']['recipe'] == SWEEP_RECIPE and not config_diff(sw['config']), (name, config_diff(sw['config']))
         assert 0.6 <= c['held_out']['exact'] <= 0.95 and 0.6 <= c['held_out']['val_exact'] <= 0.95, c['held_out']
         assert c['held_out']['count'] == 500 and c['data']['n_train_puzzles'] == 100
         assert abs(c['held_out']['exact'] - sw['final']['test']['exact']) <= 0.002, 'the shipped weights score what the sweep recorded'

@@ -24,7 +24,7 @@ from .hrm import VariantConfig, net_calls, variant_builder
 
 # %% ../nbs/22_ablations.ipynb #08773bf6
 # row id -> the paper's row and its Table 1 number (Sudoku-Extreme, test exact %), and our CPU-scale version of it:
-# `train` = changes to the course's TRM run (the sudoku6_cpu preset: mlp_t, T=2, n=2, 2 layers), `switches` = hrm.py
+# `train` = changes to the course's TRM run (the sudoku6_sweep recipe: mlp_t, T=2, n=2, 2 layers), `switches` = hrm.py
 ABLATIONS = {
     'trm':        dict(name='TRM (T=2, n=2)', paper_row='TRM (T=3, n=6)', paper=87.4, train={}, switches={}),
     'act':        dict(name='w/ ACT (Q-continue)', paper_row='w/ ACT', paper=86.1, train={}, switches={'act_continue': True}),
@@ -73,12 +73,12 @@ def ablation_data():
     from trm_course.sudoku import sudoku_data
     return sudoku_data(**SWEEP_DATA)
 
-SWEEP_RECIPE = 'sudoku6_cpu'   # the course's small TRM run (chapter 14a), which every sweep row changes
+SWEEP_RECIPE = 'sudoku6_sweep'   # the course's small TRM run at a fixed depth (chapter 14a), which every sweep row changes
 
 def sweep_config(spec, seed: int = 0, data=None, lr: float | None = None, steps: int | None = None, out_dir=None,
                  dtype: str | None = 'float32', compile: bool = False, eval_batch_size: int = 250,
                  who: str = 'sweep_config', **changes):
-    """(TrainConfig, build, overrides) of one sweep run: recipe `sudoku6_cpu` with the sweep's settings, then the row's
+    """(TrainConfig, build, overrides) of one sweep run: recipe `sudoku6_sweep` with the sweep's settings, then the row's
     changes and `changes` (model fields such as T, n, layers go to `cfg.model`, as 'model.T' in `overrides`). `spec`: a
     row (id or name, see `ablation_id`) or a dict shaped like one ({'train': ..., 'switches': ...}, e.g. chapter 22a's
     architectures). `overrides` = exactly what is applied to the recipe (the records store it); `lr`, `steps`

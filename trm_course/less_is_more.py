@@ -16,7 +16,7 @@ from .ablations import (SWEEP_RECIPE, endless_batches, format_pm, format_sweep_c
                                   sweep_rows, timed_steps)
 
 # %% ../nbs/22a_less_is_more.ipynb #2762e9d5
-# id -> the architecture: `train` = changes to recipe sudoku6_cpu (keys as in chapter 22's rows; 'model.x' goes to the
+# id -> the architecture: `train` = changes to recipe sudoku6_sweep (keys as in chapter 22's rows; 'model.x' goes to the
 # model config as it is), `switches` = chapter 09a's (none), and the declared `layers`, `depth` = T(n+1) x layers and
 # `params` (this chapter builds each model and checks them; the benchmark's runs record the same dicts)
 ARCHS = {
@@ -42,7 +42,7 @@ def effective_depth(T: int, n: int, layers: int) -> int:
 def arch_config(arch, seed: int = 0, data='unused', lr: float = LR, steps: int = DEFAULT_STEPS[100], out_dir=None,
                 dtype: str = 'float32', compile: bool = False):
     """(TrainConfig, build, overrides) of one run of `arch` (an ARCHS id, or a dict shaped like its entries): chapter
-    22's `sweep_config` (recipe `sudoku6_cpu`, the architecture's changes, the sweep's settings), as the benchmark builds
+    22's `sweep_config` (recipe `sudoku6_sweep`, the architecture's changes, the sweep's settings), as the benchmark builds
     its runs."""
     a = ARCHS[arch] if isinstance(arch, str) else arch
     out_dir = out_dir or tempfile.mkdtemp(prefix='trm-less-is-more-')

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['RUN_FIELDS', 'RUN_DTYPES', 'ADDED_FIELDS', 'RECIPES', 'SUDOKU_EXTREME', 'MAZE_HARD', 'ARC_CANVAS', 'ARC_PASS_KS',
-           'PUBLISHED_RECIPES', 'CPU_RECIPES', 'TrainConfig', 'field_type', 'check_value', 'check_dtype',
-           'check_train_config', 'valid_keys', 'resolve_key', 'parse_value', 'parse_overrides', 'run_identity',
-           'Recipe', 'add_recipe', 'get_recipe', 'published_model', 'recipe_card', 'describe_recipes']
+           'PUBLISHED_RECIPES', 'CPU_RECIPES', 'SWEEP_RECIPES', 'TrainConfig', 'field_type', 'check_value',
+           'check_dtype', 'check_train_config', 'valid_keys', 'resolve_key', 'parse_value', 'parse_overrides',
+           'run_identity', 'Recipe', 'add_recipe', 'get_recipe', 'published_model', 'recipe_card', 'describe_recipes']
 
 # %% ../nbs/14a_recipes.ipynb #baf00369
 import copy, dataclasses, math, types, typing
@@ -301,8 +301,8 @@ _CPU = dict(eval_interval=None, ema_rate=0.99, device='cpu', dtype='float32')
 add_recipe('sudoku4_cpu', 'sudoku', False, 'sudoku4', _TINY_MLP_T, global_batch_size=64, lr=1e-3, warmup_steps=100,
            epochs=64, eval_every=250, out_dir='runs/sudoku4', **_CPU,
            notes=dict(benchmark='500 held-out 4x4 puzzles (quickstart, chapter 15b)', build='trm-course build-data sudoku4'))
-add_recipe('sudoku6_cpu', 'sudoku', False, 'sudoku6', _TINY_MLP_T, global_batch_size=32, lr=2e-3, warmup_steps=50,
-           epochs=200, eval_every=1000, eval_batch_size=256, out_dir='runs/sudoku6', **_CPU,
+_SUDOKU6 = dict(global_batch_size=32, lr=2e-3, warmup_steps=50, epochs=200, eval_every=1000, eval_batch_size=256, **_CPU)
+add_recipe('sudoku6_cpu', 'sudoku', False, 'sudoku6', _TINY_MLP_T, out_dir='runs/sudoku6', **_SUDOKU6,
            notes=dict(benchmark='held-out 6x6 puzzles (chapter 17, where it was tuned)', build='trm-course build-data sudoku6'))
 add_recipe('maze_small_cpu', 'maze', False, 'maze-small', _TINY_MLP_T, global_batch_size=32, lr=2e-3, weight_decay=1.0,
            warmup_steps=100, epochs=200, eval_every=500, out_dir='runs/maze_small', **_CPU,
@@ -313,6 +313,12 @@ add_recipe('arc_tiny_cpu', 'arc', False, 'arc-tiny', dict(_TINY, puzzle_emb_len=
            notes=dict(benchmark='a few small ARC tasks (chapter 20, where it was tuned; about 2000 steps)',
                       build='trm-course build-data arc_tiny'))
 CPU_RECIPES = ('sudoku4_cpu', 'sudoku6_cpu', 'maze_small_cpu', 'arc_tiny_cpu')
+# the experiments' fixed protocol: chapters 22, 22a and 23 change T, n and the architecture themselves, so their
+# sweeps train at a fixed depth (no curriculum) whatever sudoku6_cpu learns later; their records name this recipe
+add_recipe('sudoku6_sweep', 'sudoku', False, 'sudoku6', _TINY_MLP_T, out_dir='runs/sudoku6_sweep', **_SUDOKU6,
+           notes=dict(benchmark="the fixed-depth 6x6 run that chapters 22, 22a and 23's sweeps change row by row",
+                      build='trm-course build-data sudoku6'))
+SWEEP_RECIPES = ('sudoku6_sweep',)
 
 # %% ../nbs/14a_recipes.ipynb #702ad6d4
 def get_recipe(name: str, *overrides: str, **changes) -> TrainConfig:
