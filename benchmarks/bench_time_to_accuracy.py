@@ -110,6 +110,10 @@ VARIANTS = {
     'depth_long_bf16_compile': ('today', dict(dtype='bfloat16', compile=True,
                                               schedule={'T': [[0, 1], [800, 2]], 'n': [[0, 1], [400, 2]]})),
     'depth_longer': ('today', dict(schedule={'T': [[0, 1], [1000, 2]], 'n': [[0, 1], [600, 2]]})),
+    # longer still, after depth_longer's seed 0 (86.6% held-out exact at step 1000 while still training at T=1):
+    # T=1 to step 1200 with n=1 to 600, and T=1, n=1 (2 network calls a step instead of 6) to step 1200
+    'depth_T1200_n600': ('today', dict(schedule={'T': [[0, 1], [1200, 2]], 'n': [[0, 1], [600, 2]]})),
+    'depth_shallow1200': ('today', dict(schedule={'T': [[0, 1], [1200, 2]], 'n': [[0, 1], [1200, 2]]})),
 }
 
 
