@@ -19,8 +19,11 @@ Runs are interleaved: for each seed, every task, every variant (baseline and new
 Resumable: every finished run appends one JSON line to --log (default benchmarks/results/time_to_accuracy.jsonl);
 a restart skips the (variant, task, seed, targets, eval) runs already there (that reached every target, or
 stopped at a CPU cap no lower than --max-cpu), so a kill loses at most the current run.
-Every record holds the command, commit (`git describe --always --dirty`), torch, threads, load average at start and end,
-the fully resolved TrainConfig (`to_dict()`), the variant's changes, the training schedule and the evaluation points.
+Every run is a record (benchmarks/records.py): `header` (command, commit of a clean tree, torch, CPU, threads, seeds,
+load average at start and end; a dirty tree is refused unless --scratch, whose runs are then not records) and `config`
+(the task's recipe, the overrides this script applied to it: the run's folders, the pinned `today` fields and the
+variant's changes, and the resolved TrainConfig, which tests/test_records.py compares with today's recipe), plus the
+variant's changes, the training schedule and the evaluation points.
 `--report` (also run at the end) writes the median / min / max CPU seconds to each target per (task, variant) to
 the .txt next to the log.
 
@@ -28,7 +31,7 @@ Variants (VARIANTS below) are changes to a base that this script pins (`today`: 
 issue 18), so a later change to trm_course.recipes does not move the baseline; `recipe` is the recipe as it is now.
 """
 from __future__ import annotations
-import argparse, dataclasses, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, dataclasses, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 os.environ.setdefault('TORCHINDUCTOR_COMPILE_THREADS', '1')   # compile in this process: its CPU time is counted
@@ -40,7 +43,7 @@ import torch
 
 from trm_course.recipes import get_recipe
 from trm_course.train import Trainer, Callback
-from records import cpu_info
+from records import config_record, finish_header, load_average, record_header
 
 LOG = ROOT / 'benchmarks' / 'results' / 'time_to_accuracy.jsonl'
 
@@ -192,16 +195,16 @@ class EvalEveryExamples(Callback):
 
 
 def make_config(variant: str, task: str, seed: int, data: Path, out_dir: str):
+    "(TrainConfig, training schedule for TrainSchedule, overrides): the task's recipe + `overrides` = the config."
     spec = TASKS[task]
     base, changes = VARIANTS[variant]
     changes = dict(changes)
-    schedule = changes.pop('schedule', {})
+    schedule = parse_schedule(changes.pop('schedule', {}))
     pinned = TODAY[spec['recipe']] if base == 'today' else {}
-    cfg = get_recipe(spec['recipe'], data=str(data), seed=seed, out_dir=out_dir, progress=False, eval_every=None,
-                     eval_interval=None, eval_batch_size=spec['eval_batch'], checkpoint_every=None, device='cpu')
-    cfg = cfg.replace(**{**pinned, **changes})
-    sched = dict(getattr(cfg, 'schedule', None) or {}, **schedule) if hasattr(cfg, 'schedule') else schedule
-    return cfg, sched
+    run = dict(data=str(data), seed=seed, out_dir=out_dir, progress=False, eval_every=None, eval_interval=None,
+               eval_batch_size=spec['eval_batch'], checkpoint_every=None, device='cpu')
+    overrides = {**run, **pinned, **changes}
+    return get_recipe(spec['recipe']).replace(**overrides), schedule, overrides
 
 
 def run_key(r: dict) -> tuple:
@@ -218,10 +221,10 @@ def one_run(variant: str, task: str, seed: int, args) -> dict:
     spec = TASKS[task]
     data = task_data(task)
     out = tempfile.mkdtemp(prefix='trm-tta-')
-    cfg, schedule = make_config(variant, task, seed, data, out)
+    cfg, schedule, overrides = make_config(variant, task, seed, data, out)
     targets = tuple(args.targets or spec['targets'])
     every, max_cpu = args.eval_examples or spec['eval_examples'], args.max_cpu or spec['max_cpu']
-    load0, t0 = os.getloadavg(), time.time()
+    load0, t0, head = os.getloadavg(), time.time(), args.header | {'load_run_start': load_average()}
     print(f'== {variant} {task} seed {seed}: targets {targets}, eval every {every} examples, cap {max_cpu} CPU-s, load {load0[0]:.2f}', flush=True)
     tr = Trainer(cfg, verbose=False)
     ev = EvalEveryExamples(every, targets, spec['held_out'], max_cpu)
@@ -232,17 +235,15 @@ def one_run(variant: str, task: str, seed: int, args) -> dict:
                steps=tr.step, cpu_s=round(tr.train_cpu_seconds, 2), wall_s=round(tr.train_seconds, 2),
                run_wall_s=round(time.time() - t0, 1), stop=tr.stop_reason, curve=ev.curve,
                changes={k: v for k, v in VARIANTS[variant][1].items()}, base=VARIANTS[variant][0], schedule=schedule,
-               config=cfg.to_dict(), data=str(Path(data).name),
-               command=args.command, commit=args.commit, torch=torch.__version__, threads=torch.get_num_threads(),
-               load_start=round(load0[0], 2), load_end=round(os.getloadavg()[0], 2), host=platform.machine(),
-               cpus=os.cpu_count(), cpu=cpu_info(), when=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(t0)))
+               data=str(Path(data).name), load_start=round(load0[0], 2), load_end=round(os.getloadavg()[0], 2),
+               header=finish_header(head), config=config_record(cfg, spec['recipe'], overrides))
     return rec
 
 
 def profile_steps(variant: str, task: str, out: Path, warmup: int = 20, steps: int = 5) -> str:
     "A torch.profiler table (CPU time by operator, self time sorted) of `steps` training steps after `warmup` steps."
     from torch.profiler import profile, ProfilerActivity
-    cfg, schedule = make_config(variant, task, 0, task_data(task), tempfile.mkdtemp(prefix='trm-tta-prof-'))
+    cfg, schedule, _ = make_config(variant, task, 0, task_data(task), tempfile.mkdtemp(prefix='trm-tta-prof-'))
     tr = Trainer(cfg, verbose=False)
     tr.fit(steps=warmup, callbacks=[])
     c0 = time.process_time()
@@ -325,6 +326,7 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--log', default=str(LOG))
     ap.add_argument('--report', action='store_true', help='only rewrite the summary from the log')
+    ap.add_argument('--scratch', action='store_true', help='allow a dirty tree; the output is then not a record')
     ap.add_argument('--profile', action='store_true', help='only write a torch.profiler table of a few steps of each '
                     'variant x task to benchmarks/results/profile_<task>_<variant>.txt')
     args = ap.parse_args(argv)
@@ -338,9 +340,12 @@ def main(argv=None):
         for task in args.tasks:
             for v in args.variants: print(profile_steps(v, task, ROOT / 'benchmarks' / 'results' / f'profile_{task}_{v}.txt'))
         return
-    args.commit = git_describe()
-    args.command = f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "?")} python benchmarks/bench_time_to_accuracy.py ' + \
-                   ' '.join(argv if argv is not None else sys.argv[1:])
+    # benchmarks/records.py's header (command, clean commit, torch, CPU, threads, seeds, load); refuses a dirty tree
+    # unless --scratch (then the runs are marked scratch: not records)
+    command = (f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "?")} python benchmarks/bench_time_to_accuracy.py '
+               + ' '.join(argv if argv is not None else sys.argv[1:]))
+    args.header = record_header(seeds=args.seeds, scratch=args.scratch, bench='bench_time_to_accuracy', command=command,
+                                tasks=args.tasks, variants=args.variants)
     log.parent.mkdir(parents=True, exist_ok=True)
     for task in args.tasks: task_data(task)            # build (or find) the data before any timed run
     for seed in args.seeds:

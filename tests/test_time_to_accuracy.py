@@ -1,11 +1,13 @@
 "benchmarks/bench_time_to_accuracy.py: its record format, its resume logic and its training schedule, on a tiny budget."
-import importlib.util, json
+import importlib.util, json, sys
 from pathlib import Path
 
 import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+import records                                           # noqa: E402  (benchmarks/records.py)
 torch.set_num_threads(1)
 
 
@@ -22,17 +24,21 @@ def bench(tmp_path, monkeypatch):
 
 def test_records_resume_and_report(bench, tmp_path, monkeypatch):
     log = tmp_path / 'tta.jsonl'
-    argv = ['--tasks', 'tiny6', '--variants', 'today', 'depth_ramp', '--seeds', '0', '--log', str(log)]
+    argv = ['--tasks', 'tiny6', '--variants', 'today', 'depth_ramp', '--seeds', '0', '--log', str(log), '--scratch']
     bench.main(argv)
     recs = [json.loads(l) for l in log.read_text().splitlines()]
     assert [(r['variant'], r['task'], r['seed']) for r in recs] == [('today', 'tiny6', 0), ('depth_ramp', 'tiny6', 0)]
     for r in recs:
-        for k in ('command', 'commit', 'torch', 'threads', 'load_start', 'load_end', 'config', 'curve', 'schedule', 'when'):
+        for k in ('header', 'load_start', 'load_end', 'config', 'curve', 'schedule'):
             assert k in r, k
-        assert r['torch'] == torch.__version__ and r['threads'] == 1 and 'bench_time_to_accuracy.py' in r['command']
-        assert r['config']['model']['hidden_size'] == 64 and r['config']['model']['N_sup'] == 4
+        h = r['header']
+        assert h['torch'] == torch.__version__ and h['threads'] == 1 and 'bench_time_to_accuracy.py' in h['command']
+        assert h['scratch'] and h['seeds'] == [0] and {'commit', 'cpu', 'load_start', 'load_end'} <= set(h)
+        assert r['config']['recipe'] == 'sudoku6_cpu' and not records.config_diff(r['config'])   # recipe + overrides
+        res = r['config']['resolved']
+        assert res['model.hidden_size'] == 64 and res['model.N_sup'] == 4 and res['curriculum_T1_steps'] == 0
         first = r['reached']['0.0']                      # target 0: reached at the first evaluation (64 examples)
-        assert first['examples'] == 64 and first['cpu_s'] > 0 and first['step'] == 64 // r['config']['global_batch_size']
+        assert first['examples'] == 64 and first['cpu_s'] > 0 and first['step'] == 64 // res['global_batch_size']
         assert r['reached']['1.01'] is None and r['stop'].startswith('CPU cap') and r['cpu_s'] >= 0.6
         assert all(c['count'] == 12 for c in r['curve'])                    # the fixed held-out set, every time
         assert [c['examples'] for c in r['curve']] == [64 * (i + 1) for i in range(len(r['curve']))]
@@ -55,7 +61,7 @@ def test_schedule_trains_small_and_evaluates_the_final_model(bench, tmp_path):
     with pytest.raises(ValueError, match='increasing'): bench.parse_schedule({'T': [[5, 1]]})
     with pytest.raises(ValueError, match='increasing'): bench.parse_schedule({'n': [[0, 1], [0, 2]]})
     data = bench.task_data('tiny6')
-    cfg, sched = bench.make_config('depth_ramp', 'tiny6', 0, data, str(tmp_path / 'run'))
+    cfg, sched, _ = bench.make_config('depth_ramp', 'tiny6', 0, data, str(tmp_path / 'run'))
     tr = bench.Trainer(cfg, verbose=False)
     seen = []
     class Spy(bench.Callback):
@@ -78,7 +84,7 @@ def test_the_library_curriculum_is_the_benchmark_schedule(bench, tmp_path):
     benchmark's TrainSchedule callback trained for the same T and n schedule: the same weights, bit for bit, so a
     recipe that adopts it is the variant that was measured."""
     data = bench.task_data('tiny6')
-    cfg, _ = bench.make_config('today', 'tiny6', 0, data, str(tmp_path / 'a'))
+    cfg, _, _ = bench.make_config('today', 'tiny6', 0, data, str(tmp_path / 'a'))
     assert (cfg.curriculum_T1_steps, cfg.curriculum_n1_steps) == (0, 0), "'today' pins the curriculum off"
     a = bench.Trainer(cfg.replace(curriculum_T1_steps=3, curriculum_n1_steps=2), verbose=False)
     a.fit(steps=5, callbacks=[])
@@ -94,7 +100,7 @@ def test_the_library_curriculum_is_the_benchmark_schedule(bench, tmp_path):
 
 def test_a_curriculum_needs_a_model_with_a_depth(bench, tmp_path):
     "A model built without `.model.cfg.T` / `.n` (a `build` of another kind) cannot take a curriculum: one clear error."
-    cfg, _ = bench.make_config('today', 'tiny6', 0, bench.task_data('tiny6'), str(tmp_path / 'a'))
+    cfg, _, _ = bench.make_config('today', 'tiny6', 0, bench.task_data('tiny6'), str(tmp_path / 'a'))
     with pytest.raises(ValueError, match='curriculum_T1_steps'):
         bench.Trainer(cfg.replace(curriculum_T1_steps=1), verbose=False, build=lambda m, c: torch.nn.Linear(1, 1))
     with pytest.raises(ValueError, match='curriculum_n1_steps=-1'):
