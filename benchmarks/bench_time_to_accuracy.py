@@ -117,6 +117,9 @@ VARIANTS = {
     # T=1 to step 1200 with n=1 to 600, and T=1, n=1 (2 network calls a step instead of 6) to step 1200
     'depth_T1200_n600': ('today', dict(schedule={'T': [[0, 1], [1200, 2]], 'n': [[0, 1], [600, 2]]})),
     'depth_shallow1200': ('today', dict(schedule={'T': [[0, 1], [1200, 2]], 'n': [[0, 1], [1200, 2]]})),
+    # for sudoku4 (99% after ~420 steps of batch 64): depth_long's proportions, T=1 to step 250, n=1 to step 125;
+    # for maze5, whose exact accuracy plateaus at ~87% from step ~500, depth_ramp (T=1 to 400, n=1 to 200) is the analogue
+    'depth_short': ('today', dict(schedule={'T': [[0, 1], [250, 2]], 'n': [[0, 1], [125, 2]]})),
 }
 
 
