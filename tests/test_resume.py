@@ -26,8 +26,11 @@ def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resume_is_bit_identical(setup):
+@pytest.mark.parametrize('curriculum', [False, True])
+def test_resume_is_bit_identical(setup, curriculum):
+    "Also with a depth curriculum (chapter 15) that the resumed part crosses: T=1 to step 15, n=1 to step 8 (resume at 11)."
     tmp, cfg = setup
+    if curriculum: cfg, tmp = cfg.replace(curriculum_T1_steps=15, curriculum_n1_steps=8), tmp / 'curriculum'
     a = Trainer(cfg.replace(out_dir=str(tmp / 'a'))); a.fit(callbacks=a.config_callbacks())
     cb = cfg.replace(out_dir=str(tmp / 'b'))
     b1 = Trainer(cb); b1.fit(steps=11, callbacks=b1.config_callbacks()); b1.save(); del b1
