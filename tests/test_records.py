@@ -58,20 +58,24 @@ def test_recipe_change_is_caught(tmp_path, monkeypatch):
     assert len(problems) == 1 and 'warmup_steps: stored 50, today 99' in problems[0]
 
 
-def test_a_field_added_after_the_record(tmp_path, monkeypatch):
-    """A record made before TrainConfig had a field (trm_course.recipes.ADDED_FIELDS) matches while today's recipe gives the
-    field the value that is the old behaviour, and is named as soon as the recipe sets anything else."""
-    rec = _record()
-    from trm_course.recipes import ADDED_FIELDS
-    for k in ADDED_FIELDS: del rec['config']['resolved'][k]
-    assert records.check_results(_folder(tmp_path, [rec])) == []
-    from trm_course.recipes import RECIPES
-    r = RECIPES['sudoku6_cpu']
-    monkeypatch.setitem(RECIPES, 'sudoku6_cpu', type(r)(r.name, r.task, r.published, r.config.replace(curriculum_T1_steps=800),
-                                                        r.data_shape, r.notes))
+def test_a_field_added_after_the_record(tmp_path):
+    """A record made before TrainConfig had a field (trm_course.recipes.ADDED_FIELDS) matches while today's recipe gives
+    the field the value that is the old behaviour (sudoku6_sweep: no curriculum), and is named where the recipe sets
+    anything else (sudoku6_cpu adopted a depth curriculum after such records were made)."""
+    from trm_course.recipes import ADDED_FIELDS, get_recipe
+    def before_the_field(recipe):            # what a run of `recipe` recorded before the field existed
+        over = {'seed': 2, 'out_dir': '/tmp/x'}
+        cfg = get_recipe(recipe).replace(**over, **ADDED_FIELDS)
+        head = dict(_record()['header'])
+        rec = {'kind': 'run', 'seed': 2, 'header': head, 'config': {'recipe': recipe, 'overrides': over,
+                                                                     'resolved': json.loads(json.dumps(cfg.to_dict(flat=True)))}}
+        for k in ADDED_FIELDS: del rec['config']['resolved'][k]
+        return rec
+    assert records.check_results(_folder(tmp_path, [before_the_field('sudoku6_sweep')])) == []
+    assert get_recipe('sudoku6_cpu').curriculum_T1_steps > 0
     (tmp_path / 'later').mkdir()
-    problems = records.check_results(_folder(tmp_path / 'later', [rec]))
-    assert len(problems) == 1 and 'curriculum_T1_steps: not stored, today 800' in problems[0], problems
+    problems = records.check_results(_folder(tmp_path / 'later', [before_the_field('sudoku6_cpu')]))
+    assert len(problems) == 1 and 'curriculum_T1_steps: not stored, today 1200' in problems[0], problems
 
 
 @pytest.mark.parametrize('change, needle', [
