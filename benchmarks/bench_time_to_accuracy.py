@@ -120,6 +120,9 @@ VARIANTS = {
     # for sudoku4 (99% after ~420 steps of batch 64): depth_long's proportions, T=1 to step 250, n=1 to step 125;
     # for maze5, whose exact accuracy plateaus at ~87% from step ~500, depth_ramp (T=1 to 400, n=1 to 200) is the analogue
     'depth_short': ('today', dict(schedule={'T': [[0, 1], [250, 2]], 'n': [[0, 1], [125, 2]]})),
+    # the recipe as it is now with the override chapter 14a gives for CPUs with bfloat16 matrix units
+    # (`trm-course train sudoku6_cpu dtype=auto compile=true`; pinned to bfloat16 here so that it means the same everywhere)
+    'recipe_bf16_compile': ('recipe', dict(dtype='bfloat16', compile=True)),
 }
 
 
