@@ -300,6 +300,7 @@ _TINY_MLP_T = dict(_TINY, mlp_t=True, pos_encodings='none', puzzle_emb_ndim=0, p
 _CPU = dict(eval_interval=None, ema_rate=0.99, device='cpu', dtype='float32')
 add_recipe('sudoku4_cpu', 'sudoku', False, 'sudoku4', _TINY_MLP_T, global_batch_size=64, lr=1e-3, warmup_steps=100,
            epochs=64, eval_every=250, out_dir='runs/sudoku4', **_CPU,
+           curriculum_T1_steps=250, curriculum_n1_steps=125,     # the depth curriculum (issue 18, measured below)
            notes=dict(benchmark='500 held-out 4x4 puzzles (quickstart, chapter 15b)', build='trm-course build-data sudoku4'))
 _SUDOKU6 = dict(global_batch_size=32, lr=2e-3, warmup_steps=50, epochs=200, eval_every=1000, eval_batch_size=256, **_CPU)
 add_recipe('sudoku6_cpu', 'sudoku', False, 'sudoku6', _TINY_MLP_T, out_dir='runs/sudoku6', **_SUDOKU6,
