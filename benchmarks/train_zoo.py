@@ -30,7 +30,7 @@ CONVERGED_GAIN = 0.005   # "converged": exact improved by < 0.5 points over the 
 LICENCE = 'Apache-2.0 (the trm-course licence, see LICENSE)'
 
 # name -> how it is trained. kind 'recipe': chapter 14a's recipe through chapter 15's Trainer until converged;
-# 'fixed': a recipe for a fixed number of steps (chapter 23's half-trained model); 'watch': chapter 21's `train_trm`.
+# 'fixed': a recipe for a fixed number of steps (chapter 23's partly trained model); 'watch': chapter 21's `train_trm`.
 SPECS = {
     'sudoku4_cpu': dict(kind='recipe', recipe='sudoku4_cpu', data=('sudoku', 4), eval_every=100, min_steps=1000, max_steps=6000,
                         title='4x4 Sudoku, recipe sudoku4_cpu, trained until converged',
@@ -45,9 +45,9 @@ SPECS = {
                            limits='5x5 mazes (tokens # wall, space, S start, G goal) whose shortest path is unique and longer '
                                   'than 4 moves; on other mazes the answer is not a shortest path in general.'),
     'sudoku4_cpu_250': dict(kind='fixed', recipe='sudoku4_cpu', data=('sudoku', 4), steps=250, seed=0,
-                            title='4x4 Sudoku, recipe sudoku4_cpu stopped at 250 steps (half-trained on purpose: chapter 23)',
-                            limits='deliberately half-trained (chapter 23 studies test-time noise on a model that is often '
-                                   'wrong); use sudoku4_cpu to solve puzzles.'),
+                            title='4x4 Sudoku, recipe sudoku4_cpu stopped at 250 steps (partly trained on purpose: chapter 23)',
+                            limits='deliberately stopped early (chapter 23 studies test-time compute on a model that is '
+                                   'sometimes wrong); use sudoku4_cpu to solve puzzles.'),
     'watch_sudoku4': dict(kind='watch', task='sudoku', title="Chapter 21's quick-mode 4x4 Sudoku model (N_sup=16, puzzle embedding, no EMA)",
                           limits='trained for a fixed 1000 steps by chapter 21 (`train_trm`), not to convergence; 4x4 Sudoku only.'),
     'watch_maze5': dict(kind='watch', task='maze', title="Chapter 21's quick-mode 5x5 maze model (N_sup=4, puzzle embedding, no EMA)",
