@@ -199,7 +199,7 @@ def train_fixed(name: str, spec: dict, runs: Path) -> dict:
     res = tr.evaluate()
     return dict(model=tr.model.model.eval(), model_cfg=tr.model_cfg, train_config=cfg.to_dict(), recipe=recipe_card(spec['recipe']),
                 root=root, data_signature=tr.data_sig, steps=tr.step, cpu_seconds=round(tr.train_cpu_seconds, 1), curve=None,
-                convergence={'converged': False, 'why': f"a fixed {spec['steps']}-step run (half-trained on purpose)"},
+                convergence={'converged': False, 'why': f"a fixed {spec['steps']}-step run (stopped early on purpose)"},
                 trainer_eval=dict(exact=res['exact_accuracy'], token=res['accuracy']), weights='EMA (rate %s)' % cfg.ema_rate)
 
 

@@ -223,7 +223,7 @@ def test_chapter_23_finds_its_shipped_models():
 
 
 def test_chapter_23_finds_its_first_model():
-    "The half-trained 4x4 model (chapter 23's first version, its section 'The chapter's first model') matches today's sudoku4_cpu recipe."
+    "The partly trained 4x4 model (chapter 23's first version, its section 'The chapter's first model') matches today's sudoku4_cpu recipe."
     from trm_course.test_time import _shipped_sudoku, SUDOKU_DATA
     from trm_course.sudoku import sudoku_data
     m = _shipped_sudoku(4, 250, 0, sudoku_data(4, **SUDOKU_DATA[4]))
