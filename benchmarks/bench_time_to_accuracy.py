@@ -128,7 +128,6 @@ VARIANTS = {
     'shallow1600': ('recipe', dict(curriculum_T1_steps=1600, curriculum_n1_steps=1600)),
     'recipe_lr3e-3': ('recipe', dict(lr=3e-3)),
     'recipe_bs64_lr4e-3': ('recipe', dict(global_batch_size=64, lr=4e-3, curriculum_T1_steps=600, curriculum_n1_steps=600)),
-    'recipe_ema0.98': ('recipe', dict(ema_rate=0.98)),
 }
 
 
@@ -295,9 +294,10 @@ def summarise(records: list[dict]) -> str:
     groups: dict = {}
     for r in records:
         if r.get('kind') != 'run': continue
-        groups.setdefault((r['task'], r['variant'], tuple(r['targets']), r['eval_examples'], r['held_out']), []).append(r)
-    lines = []
-    for (task, variant, targets, every, held), rs in sorted(groups.items()):
+        threads = r.get('header', {}).get('threads', 1)
+        groups.setdefault((r['task'], r['variant'], threads, tuple(r['targets']), r['eval_examples'], r['held_out']), []).append(r)
+    lines, walls = [], any(k[2] != 1 for k in groups)     # several thread counts: their wall times too
+    for (task, variant, threads, targets, every, held), rs in sorted(groups.items()):
         rs = sorted(rs, key=lambda r: r['seed'])
         cells = []
         for t in targets:
@@ -306,8 +306,10 @@ def summarise(records: list[dict]) -> str:
             per = ' '.join(f"{h['cpu_s']:.0f}" if h else f">{r['cpu_s']:.0f}" for h, r in zip(hits, rs))
             med = f'{statistics.median(got):.0f}' if len(got) == len(rs) else 'n/a'
             steps = '/'.join(str(h['step']) if h else '-' for h in hits)
-            cells.append(f'{t:.0%}: median {med} CPU-s [{per}] steps {steps}')
+            wall = f' (wall {statistics.median(h["wall_s"] for h in hits):.0f} s)' if walls and len(got) == len(rs) else ''
+            cells.append(f'{t:.0%}: median {med} CPU-s [{per}]{wall} steps {steps}')
         loads = f"load {min(r['load_start'] for r in rs):.1f}-{max(r['load_end'] for r in rs):.1f}"
+        if threads != 1: variant = f'{variant} x{threads}'   # torch threads: a wall-time comparison, the CPU-s add up
         lines.append(f"{task:<8} {variant:<14} seeds {','.join(str(r['seed']) for r in rs):<7} " + '; '.join(cells)
                      + f'  ({loads}; eval every {every} ex on {held})')
     return '\n'.join(lines)
