@@ -123,6 +123,8 @@ VARIANTS = {
     # the recipe as it is now with the override chapter 14a gives for CPUs with bfloat16 matrix units
     # (`trm-course train sudoku6_cpu dtype=auto compile=true`; pinned to bfloat16 here so that it means the same everywhere)
     'recipe_bf16_compile': ('recipe', dict(dtype='bfloat16', compile=True)),
+    # the same without compile (no C++ compiler needed): what `dtype=auto` alone gives on a CPU with bf16 units
+    'recipe_bf16': ('recipe', dict(dtype='bfloat16')),
     # session 11: can float32 reach the 2x on 6x6? (today's recipe = T=1, n=1 to step 1,200 reaches 90% near
     # step 1,250, so a longer shallow phase, or fewer examples to the target, are what is left)
     'shallow1600': ('recipe', dict(curriculum_T1_steps=1600, curriculum_n1_steps=1600)),
