@@ -221,7 +221,9 @@ def make_config(variant: str, task: str, seed: int, data: Path, out_dir: str):
 
 
 def run_key(r: dict) -> tuple:
-    return (r['variant'], r['task'], r['seed'], tuple(r['targets']), r['eval_examples'], r['held_out'])
+    "What makes two runs the same run: variant, task, seed, targets, evaluation interval and set, torch threads."
+    return (r['variant'], r['task'], r['seed'], tuple(r['targets']), r['eval_examples'], r['held_out'],
+            r.get('header', {}).get('threads', 1))
 
 
 def finished(records: list[dict], key: tuple, max_cpu: float) -> bool:
@@ -369,7 +371,7 @@ def main(argv=None):
             for variant in args.variants:
                 spec = TASKS[task]
                 key = (variant, task, seed, tuple(args.targets or spec['targets']), args.eval_examples or spec['eval_examples'],
-                       spec['held_out'])
+                       spec['held_out'], args.threads)
                 if finished(read_log(log), key, args.max_cpu or spec['max_cpu']):
                     print(f'== {variant} {task} seed {seed}: in the log already, skipped', flush=True); continue
                 rec = one_run(variant, task, seed, args)

@@ -47,6 +47,13 @@ def test_records_resume_and_report(bench, tmp_path, monkeypatch):
     with open(log, 'a') as f: f.write('{"kind": "run", "variant": "tod')
     monkeypatch.setattr(bench, 'one_run', lambda *a: pytest.fail('a finished run was trained again'))
     bench.main(argv)
+    # the same runs with 2 torch threads are other runs (a wall-time record): they are not skipped
+    trained = []
+    monkeypatch.setattr(bench, 'one_run', lambda variant, task, seed, args: trained.append((variant, args.threads)) or dict(recs[0]))
+    monkeypatch.setattr(bench, 'append_record', lambda *a: None)
+    bench.main(argv + ['--threads', '2'])
+    torch.set_num_threads(1)
+    assert trained == [('today', 2), ('depth_ramp', 2)]
     monkeypatch.undo()
     assert len(bench.read_log(log)) == 2
     bench.append_record(log, dict(recs[0], seed=1))
