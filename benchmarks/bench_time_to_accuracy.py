@@ -59,15 +59,15 @@ TASKS = {
 }
 
 # The recipes as they were before issue 18 (trm_course.recipes at 49d761b), every field a variant may change pinned
-# (the depth curriculum, chapter 15, did not exist then: off).
-_NO_CURRICULUM = dict(curriculum_T1_steps=0, curriculum_n1_steps=0)
+# (the depth curriculum, chapter 15, did not exist then: off; every CPU recipe was float32 then).
+_BEFORE_ISSUE_18 = dict(curriculum_T1_steps=0, curriculum_n1_steps=0, dtype='float32')
 TODAY = {
     'sudoku6_cpu': dict(global_batch_size=32, lr=2e-3, warmup_steps=50, weight_decay=0.1, ema_rate=0.99, compile=False,
-                        beta1=0.9, beta2=0.95, lr_min_ratio=1.0, **_NO_CURRICULUM, **{'model.N_sup': 4, 'model.T': 2, 'model.n': 2}),
+                        beta1=0.9, beta2=0.95, lr_min_ratio=1.0, **_BEFORE_ISSUE_18, **{'model.N_sup': 4, 'model.T': 2, 'model.n': 2}),
     'sudoku4_cpu': dict(global_batch_size=64, lr=1e-3, warmup_steps=100, weight_decay=0.1, ema_rate=0.99, compile=False,
-                        beta1=0.9, beta2=0.95, lr_min_ratio=1.0, **_NO_CURRICULUM, **{'model.N_sup': 4, 'model.T': 2, 'model.n': 2}),
+                        beta1=0.9, beta2=0.95, lr_min_ratio=1.0, **_BEFORE_ISSUE_18, **{'model.N_sup': 4, 'model.T': 2, 'model.n': 2}),
     'maze_small_cpu': dict(global_batch_size=32, lr=2e-3, warmup_steps=100, weight_decay=1.0, ema_rate=0.99, compile=False,
-                           beta1=0.9, beta2=0.95, lr_min_ratio=1.0, **_NO_CURRICULUM, **{'model.N_sup': 4, 'model.T': 2, 'model.n': 2}),
+                           beta1=0.9, beta2=0.95, lr_min_ratio=1.0, **_BEFORE_ISSUE_18, **{'model.N_sup': 4, 'model.T': 2, 'model.n': 2}),
 }
 
 # name -> (base, changes). base 'today' = TODAY[recipe]; 'recipe' = get_recipe(recipe) as it is now. Changes are
@@ -129,6 +129,9 @@ VARIANTS = {
     # step 1,250, so a longer shallow phase, or fewer examples to the target, are what is left)
     'shallow1600': ('recipe', dict(curriculum_T1_steps=1600, curriculum_n1_steps=1600)),
     'recipe_lr3e-3': ('recipe', dict(lr=3e-3)),
+    # session 12: sudoku6_cpu takes dtype='auto' (bfloat16 on a CPU with bf16 matrix units); this is what the recipe
+    # gives on a CPU without them, pinned so that it means the same everywhere
+    'recipe_float32': ('recipe', dict(dtype='float32')),
     'recipe_bs64_lr4e-3': ('recipe', dict(global_batch_size=64, lr=4e-3, curriculum_T1_steps=600, curriculum_n1_steps=600)),
 }
 
@@ -247,6 +250,7 @@ def one_run(variant: str, task: str, seed: int, args) -> dict:
     rec = dict(kind='run', variant=variant, task=task, seed=seed, targets=list(targets), eval_examples=every,
                held_out=spec['held_out'], max_cpu=max_cpu,
                reached={str(t): ev.hit.get(t) for t in targets},
+               forward_dtype=tr.model_cfg.forward_dtype,      # what the run's dtype resolved to on this machine
                steps=tr.step, cpu_s=round(tr.train_cpu_seconds, 2), wall_s=round(tr.train_seconds, 2),
                run_wall_s=round(time.time() - t0, 1), stop=tr.stop_reason, curve=ev.curve,
                changes={k: v for k, v in VARIANTS[variant][1].items()}, base=VARIANTS[variant][0], schedule=schedule,

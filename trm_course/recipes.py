@@ -303,7 +303,7 @@ add_recipe('sudoku4_cpu', 'sudoku', False, 'sudoku4', _TINY_MLP_T, global_batch_
            curriculum_T1_steps=250, curriculum_n1_steps=125,     # the depth curriculum (issue 18, measured below)
            notes=dict(benchmark='500 held-out 4x4 puzzles (quickstart, chapter 15b)', build='trm-course build-data sudoku4'))
 _SUDOKU6 = dict(global_batch_size=32, lr=2e-3, warmup_steps=50, epochs=200, eval_every=1000, eval_batch_size=256, **_CPU)
-add_recipe('sudoku6_cpu', 'sudoku', False, 'sudoku6', _TINY_MLP_T, out_dir='runs/sudoku6', **_SUDOKU6,
+add_recipe('sudoku6_cpu', 'sudoku', False, 'sudoku6', _TINY_MLP_T, out_dir='runs/sudoku6', **(_SUDOKU6 | dict(dtype='auto')),
            curriculum_T1_steps=1200, curriculum_n1_steps=1200,   # chapter 15's depth curriculum (issue 18, measured below)
            notes=dict(benchmark='held-out 6x6 puzzles (chapter 17, where it was tuned)', build='trm-course build-data sudoku6'))
 add_recipe('maze_small_cpu', 'maze', False, 'maze-small', _TINY_MLP_T, global_batch_size=32, lr=2e-3, weight_decay=1.0,
