@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import torch
 
 from trm_course.recipes import get_recipe
+from trm_course.train import resolve_precision
 from trm_course.experiments import learning_curve, format_curves, save_curves, load_curves, time_to, curve_table
 from trm_course.sudoku import sudoku_data
 from trm_course.core import atomic_write
@@ -57,7 +58,7 @@ def run_one(args, name, preset, data, seed):
     cfg = get_recipe(preset, **overrides)
     recs = learning_curve(cfg, minutes=args.minutes[name], eval_every=None, clock=args.clock, out_dir=overrides['out_dir'],
                           eval_seconds=args.eval_seconds or 60 * args.minutes[name] / 12)
-    return recs, os.getloadavg(), config_record(cfg, preset, overrides)
+    return recs, os.getloadavg(), config_record(cfg, preset, overrides), resolve_precision('cpu', cfg.dtype)
 
 
 def run_entries(metas: dict) -> list[dict]:
@@ -149,10 +150,11 @@ def main(argv=None):
             if f.exists() or args.report: continue
             f.parent.mkdir(exist_ok=True)
             load0, t0, head = os.getloadavg(), time.time(), header | {'load_run_start': load_average()}
-            recs, load, config = run_one(args, n, p, datas[n], seed)
+            recs, load, config, forward_dtype = run_one(args, n, p, datas[n], seed)
             save_curves({f'{n}, seed {seed}': recs}, f, meta=dict(
                 when=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t0)), seed=seed, recipe=p,
                 config=get_recipe(p, data=str(datas[n]), seed=seed).to_dict(flat=True), data=datas[n].name,
+                forward_dtype=forward_dtype,     # what the recipe's dtype resolved to on this CPU ('auto': bf16 units?)
                 minutes=args.minutes[n], clock=args.clock, command=command, commit=head['commit'], torch=torch.__version__,
                 threads=torch.get_num_threads(), cpu=cpu_text(), host=platform.machine(), cpus=os.cpu_count(),
                 load_start=round(load0[0], 2), load_end=round(load[0], 2), header=finish_header(head), record_config=config))
@@ -165,9 +167,12 @@ def main(argv=None):
             curves.update(c); metas.update({k: meta for k in c})
     if not curves: raise SystemExit(f'no finished runs under {out / ".learning_curves_runs"}')
     m0 = next(iter(metas.values()))
+    # runs recorded before 'forward_dtype' was stored ran a float32 recipe (every CPU recipe was float32 then)
+    dtypes = ', '.join(f'{t}: {d}' for t, d in dict.fromkeys(
+        (n.split(', seed')[0].split()[0], m.get('forward_dtype', m['config']['dtype'])) for n, m in metas.items()))
     loads = [m['load_start'] for m in metas.values()] + [m['load_end'] for m in metas.values()]
     head = [f'# bench_learning_curves.py  {min(m["when"] for m in metas.values())} to {max(m["when"] for m in metas.values())}'
-            f'  torch {m0["torch"]}  device cpu  dtype float32  commit {", ".join(sorted({m["commit"] for m in metas.values()}))}',
+            f'  torch {m0["torch"]}  device cpu  forward dtype {dtypes}  commit {", ".join(sorted({m["commit"] for m in metas.values()}))}',
             f'# host: {m0["host"]}, {m0["cpus"]} CPUs ({m0["cpu"]}), torch threads {m0["threads"]}, one run at a time; '
             f'load average {min(loads):.1f}-{max(loads):.1f} during the runs (wall times are noisy on a shared machine)',
             f'# command: {m0["command"]}',
