@@ -78,6 +78,23 @@ def test_a_field_added_after_the_record(tmp_path):
     assert len(problems) == 1 and 'curriculum_T1_steps: not stored, today 1200' in problems[0], problems
 
 
+def test_a_file_marked_not_current_keeps_its_old_configs(tmp_path):
+    """A run made before a recipe change is named in a 'record' or 'legacy' file, and not in one whose manifest status
+    says with a reason that it is not today's result (historical, superseded); its other checks still apply."""
+    stale = _record()
+    stale['config']['resolved']['dtype'] = 'float32' if stale['config']['resolved']['dtype'] != 'float32' else 'bfloat16'
+    for status in ('record', 'legacy'):
+        (tmp_path / status).mkdir()
+        problems = records.check_results(_folder(tmp_path / status, [stale], status=status))
+        assert len(problems) == 1 and 'dtype: stored' in problems[0] and 're-run' in problems[0], (status, problems)
+    for status in records.NOT_CURRENT:
+        (tmp_path / status).mkdir()
+        assert records.check_results(_folder(tmp_path / status, [stale], status=status)) == [], status
+        scratch = dict(stale, scratch=True)
+        (tmp_path / (status + '2')).mkdir()
+        assert any('marked scratch' in p for p in records.check_results(_folder(tmp_path / (status + '2'), [scratch], status=status)))
+
+
 @pytest.mark.parametrize('change, needle', [
     (lambda d: (d / 'new.txt').write_text('x'), 'new.txt: not in MANIFEST.json'),
     (lambda d: (d / 'sweep.jsonl').unlink(), 'lists sweep.jsonl, which is not in'),
