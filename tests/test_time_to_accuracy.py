@@ -112,3 +112,22 @@ def test_a_curriculum_needs_a_model_with_a_depth(bench, tmp_path):
         bench.Trainer(cfg.replace(curriculum_T1_steps=1), verbose=False, build=lambda m, c: torch.nn.Linear(1, 1))
     with pytest.raises(ValueError, match='curriculum_n1_steps=-1'):
         cfg.replace(curriculum_n1_steps=-1)
+
+
+def test_bf16_weights_bench(tmp_path, monkeypatch):
+    "benchmarks/bench_bf16_weights.py: one record a seed (bfloat16-trained EMA weights scored with both forwards), resumable."
+    spec = importlib.util.spec_from_file_location('bench_bf16w', ROOT / 'benchmarks' / 'bench_bf16_weights.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from trm_course.sudoku import sudoku_data
+    root = sudoku_data(size=6, n_train=40, n_aug=1, n_test=12, seed=0, root=tmp_path / 'sudoku6')
+    monkeypatch.setattr(mod, 'task_data', lambda task: root)
+    log = tmp_path / 'bw.jsonl'
+    mod.main(['--seeds', '0', '--steps', '3', '--log', str(log), '--scratch'])
+    mod.main(['--seeds', '0', '--steps', '3', '--log', str(log), '--scratch'])      # in the log already: skipped
+    recs = [json.loads(l) for l in log.read_text().splitlines()]
+    assert len(recs) == 1 and recs[0]['steps'] == 3 and recs[0]['header']['scratch']
+    r = recs[0]
+    assert r['config']['resolved']['dtype'] == 'bfloat16' and r['config']['recipe'] == 'sudoku6_cpu'
+    assert r['bfloat16_forward']['count'] == r['float32_forward']['count'] == 12
+    assert r['difference_points'] == round(100 * (r['float32_forward']['exact'] - r['bfloat16_forward']['exact']), 2)
