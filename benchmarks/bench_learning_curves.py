@@ -93,7 +93,9 @@ def summary(curves: dict, key: str) -> list[str]:
 
 
 README_MINUTES = (1, 2, 3, 5, 10, 15)
-README_TASKS = {'4x4 sudoku4_cpu': '4×4 Sudoku (`sudoku4_cpu`)', '6x6 sudoku6_cpu': '6×6 Sudoku (`sudoku6_cpu`)'}
+# † = the README's footnote: sudoku6_cpu's dtype='auto' trained in bfloat16 on the CPU that recorded it
+# (tests/test_recorded_numbers.py checks the runs' forward_dtype against it)
+README_TASKS = {'4x4 sudoku4_cpu': '4×4 Sudoku (`sudoku4_cpu`)', '6x6 sudoku6_cpu': '6×6 Sudoku (`sudoku6_cpu`)†'}
 
 
 def _pct(x: float) -> str:
