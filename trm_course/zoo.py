@@ -144,7 +144,8 @@ def render_card(c: dict) -> str:
     "A model card (dict) as markdown text."
     t, h, g = c['training'], c['held_out'], c['git']
     cfg = t['config']
-    how = (f"recipe `{cfg['recipe']}` (chapter 14a), chapter 15's Trainer" if 'recipe' in cfg and cfg.get('recipe')
+    dtype = f" with dtype={cfg['dtype']}" if cfg.get('dtype') else ''      # sudoku6_cpu's recipe says 'auto'; the zoo's: float32
+    how = (f"recipe `{cfg['recipe']}`{dtype} (chapter 14a), chapter 15's Trainer" if 'recipe' in cfg and cfg.get('recipe')
            else f"`{cfg.get('function', '?')}` (chapter 21)")
     dirty = (f" (working tree dirty: {', '.join(x.split()[-1] for x in g['dirty_tracked_files'])})" if g['dirty_tracked_files'] else '')
     rows = [('task', c['task']), ('held-out accuracy', f"exact {_pct(h['exact'])}, token {_pct(h['token'])} on {h['count']} "
