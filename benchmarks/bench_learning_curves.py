@@ -68,6 +68,11 @@ def run_entries(metas: dict) -> list[dict]:
              **({'header': m['header'], 'config': m['record_config']} if 'header' in m else {})} for n, m in metas.items()]
 
 
+def run_forward_dtype(meta: dict) -> str:
+    "The forward dtype a recorded run used; one recorded before 'forward_dtype' was stored ran a float32 recipe (all were)."
+    return meta.get('forward_dtype', meta['config']['dtype'])
+
+
 def run_file(out: Path, name: str, seed: int) -> Path:
     return out / '.learning_curves_runs' / f'{name.split()[0]}_seed{seed}.json'
 
@@ -169,9 +174,8 @@ def main(argv=None):
             curves.update(c); metas.update({k: meta for k in c})
     if not curves: raise SystemExit(f'no finished runs under {out / ".learning_curves_runs"}')
     m0 = next(iter(metas.values()))
-    # runs recorded before 'forward_dtype' was stored ran a float32 recipe (every CPU recipe was float32 then)
-    dtypes = ', '.join(f'{t}: {d}' for t, d in dict.fromkeys(
-        (n.split(', seed')[0].split()[0], m.get('forward_dtype', m['config']['dtype'])) for n, m in metas.items()))
+    dtypes = ', '.join(f'{t}: {d}' for t, d in dict.fromkeys((n.split(', seed')[0].split()[0], run_forward_dtype(m))
+                                                             for n, m in metas.items()))
     loads = [m['load_start'] for m in metas.values()] + [m['load_end'] for m in metas.values()]
     head = [f'# bench_learning_curves.py  {min(m["when"] for m in metas.values())} to {max(m["when"] for m in metas.values())}'
             f'  torch {m0["torch"]}  device cpu  forward dtype {dtypes}  commit {", ".join(sorted({m["commit"] for m in metas.values()}))}',

@@ -49,9 +49,10 @@ def test_learning_curve_rows_are_the_recorded_ones(source):
 def test_the_dagger_tells_the_forward_dtype():
     "The README marks the 6x6 row with a dagger: recorded in bfloat16 (sudoku6_cpu's dtype='auto' on a CPU with bf16 units)."
     runs = json.loads((ROOT / 'benchmarks' / 'results' / 'learning_curves.json').read_text())['meta']['runs']
+    bench = _bench()
     dtypes = {n.split(', seed')[0]: set() for n in runs}
-    for n, m in runs.items(): dtypes[n.split(', seed')[0]].add(m.get('forward_dtype', m['config']['dtype']))
-    for task, label in _bench().README_TASKS.items():
+    for n, m in runs.items(): dtypes[n.split(', seed')[0]].add(bench.run_forward_dtype(m))
+    for task, label in bench.README_TASKS.items():
         assert dtypes[task] == ({'bfloat16'} if label.endswith('†') else {'float32'}), (task, dtypes[task])
     assert '† ' in (ROOT / 'README.md').read_text(), 'the footnote that says what the dagger means'
 
